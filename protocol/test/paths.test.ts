@@ -34,7 +34,13 @@ const bad: [string, unknown, RegExp][] = [
   ['lone surrogate', 'a\ud800b', /surrogate/],
   ['name too long', `a/${'x'.repeat(MAX_NAME_BYTES + 1)}`, /name is 256 bytes/],
   ['name too long in bytes', 'é'.repeat(128), /name is 256 bytes/],
-  ['path too long', Array(MAX_PATH_BYTES / 4 + 1).fill('abc').join('/'), /limit is 4096/],
+  [
+    'path too long',
+    Array(MAX_PATH_BYTES / 4 + 1)
+      .fill('abc')
+      .join('/'),
+    /limit is 4096/,
+  ],
 ]
 
 const good: [string, string][] = [
@@ -68,7 +74,9 @@ describe('validatePath', () => {
   })
 
   it('accepts a path of exactly MAX_PATH_BYTES', () => {
-    const path = Array(MAX_PATH_BYTES / 4).fill('abc').join('/') + 'x'
+    const path = `${Array(MAX_PATH_BYTES / 4)
+      .fill('abc')
+      .join('/')}x`
     expect(new TextEncoder().encode(path).length).toBe(MAX_PATH_BYTES)
     expect(validatePath(path)).toBe(path)
   })

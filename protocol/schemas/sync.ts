@@ -1,0 +1,89 @@
+import Type, { type Static } from 'typebox'
+import { MAX_CHUNKS_PER_FILE, MAX_FILE_SIZE } from '../constants.ts'
+import { ManifestChunk, Sha256Hex } from '../manifest.ts'
+import { RemotePath } from '../paths.ts'
+import { Cursor, DeviceId, FileId, IsoDateTime, Seq, Version } from './common.ts'
+
+/** The change log (HTTP `/sync`, also pushed over the WebSocket). */
+
+export const ChangeKind = Type.Union([
+  Type.Literal('created'),
+  Type.Literal('modified'),
+  Type.Literal('deleted'),
+  Type.Literal('moved'),
+])
+export type ChangeKind = Static<typeof ChangeKind>
+
+/**
+ * One committed change. `seq` is its position in the account's log (the cursor after it).
+ * `chunks` comes with created/modified/moved, not with deleted; `fromPath` with moved;
+ * `size`/`hash` of a deleted file are those of its last content. `conflictOf` marks a
+ * conflict copy and names the file whose displaced version it keeps.
+ */
+export const Change = Type.Object(
+  {
+    seq: Seq,
+    kind: ChangeKind,
+    fileId: FileId,
+    path: RemotePath,
+    fromPath: Type.Optional(RemotePath),
+    version: Version,
+    size: Type.Integer({ minimum: 0, maximum: MAX_FILE_SIZE }),
+    hash: Sha256Hex,
+    chunks: Type.Optional(Type.Array(ManifestChunk, { maxItems: MAX_CHUNKS_PER_FILE })),
+    deviceId: DeviceId,
+    committedAt: IsoDateTime,
+    conflictOf: Type.Optional(
+      Type.Object({ fileId: FileId, path: RemotePath }, { additionalProperties: false }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type Change = Static<typeof Change>
+
+export const CHANGES_LIMIT_DEFAULT = 100
+export const CHANGES_LIMIT_MAX = 1000
+export const CHANGES_WAIT_MAX_SECONDS = 60
+
+/**
+ * `GET /sync/changes?cursor=N&limit=L&wait=S`: changes with seq > N, oldest first. With
+ * `wait` > 0 and nothing new, the answer is held up to S seconds (long poll).
+ */
+export const ChangesQuery = Type.Object(
+  {
+    cursor: Cursor,
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: CHANGES_LIMIT_MAX, default: CHANGES_LIMIT_DEFAULT }),
+    ),
+    wait: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: CHANGES_WAIT_MAX_SECONDS, default: 0 }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type ChangesQuery = Static<typeof ChangesQuery>
+
+/** `cursor` is the seq of the last change returned (the request's cursor if none). */
+export const ChangesResponse = Type.Object(
+  {
+    changes: Type.Array(Change, { maxItems: CHANGES_LIMIT_MAX }),
+    cursor: Cursor,
+    hasMore: Type.Boolean(),
+  },
+  { additionalProperties: false },
+)
+export type ChangesResponse = Static<typeof ChangesResponse>
+
+/** `POST /sync/notify`: a device saw local changes under these paths. */
+export const NotifyRequest = Type.Object(
+  {
+    paths: Type.Array(RemotePath, { minItems: 1, maxItems: 100 }),
+    reason: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+)
+export type NotifyRequest = Static<typeof NotifyRequest>
+
+/** The account's current cursor. */
+export const NotifyResponse = Type.Object({ cursor: Cursor }, { additionalProperties: false })
+export type NotifyResponse = Static<typeof NotifyResponse>
