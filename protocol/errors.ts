@@ -43,7 +43,13 @@ export class CloudsyncError extends Error {
 
   /** The body every HTTP and WebSocket error answer carries. */
   toJSON(): ErrorBody {
-    return { error: { code: this.code, message: this.message, ...(this.details && { details: this.details }) } }
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details && { details: this.details }),
+      },
+    }
   }
 }
 

@@ -24,7 +24,10 @@ export const ManifestChunk = Type.Object(
     id: Sha256Hex,
     offset: Type.Integer({ minimum: 0, maximum: MAX_FILE_SIZE }),
     size: Type.Integer({ minimum: 1, maximum: CHUNK_SIZE_CEILING }),
-    cipherSize: Type.Integer({ minimum: 1 + GCM_TAG_BYTES, maximum: CHUNK_SIZE_CEILING + GCM_TAG_BYTES }),
+    cipherSize: Type.Integer({
+      minimum: 1 + GCM_TAG_BYTES,
+      maximum: CHUNK_SIZE_CEILING + GCM_TAG_BYTES,
+    }),
     seal: Sha256Hex,
   },
   { additionalProperties: false },
@@ -61,30 +64,47 @@ const manifestShape = parser(Manifest, 'manifest')
  * ended (no gaps, no overlaps), sizes adding up to the file size, ciphertext one tag
  * longer than plaintext, and the configured limits. Returns the manifest typed.
  */
-export function validateManifest(value: unknown, limits: ManifestLimits = DEFAULT_MANIFEST_LIMITS): Manifest {
+export function validateManifest(
+  value: unknown,
+  limits: ManifestLimits = DEFAULT_MANIFEST_LIMITS,
+): Manifest {
   const m = manifestShape.parse(value)
   const fail = (message: string, field: string): never => {
     throw new CloudsyncError('INVALID_MANIFEST', message, { field })
   }
   if (m.size > limits.maxFileSize) {
-    throw new CloudsyncError('TOO_LARGE', `File size ${m.size} exceeds the limit of ${limits.maxFileSize} bytes`, {
-      field: 'size',
-    })
+    throw new CloudsyncError(
+      'TOO_LARGE',
+      `File size ${m.size} exceeds the limit of ${limits.maxFileSize} bytes`,
+      {
+        field: 'size',
+      },
+    )
   }
   if (m.chunks.length > limits.maxChunks) {
-    throw new CloudsyncError('TOO_LARGE', `${m.chunks.length} chunks exceed the limit of ${limits.maxChunks}`, {
-      field: 'chunks',
-    })
+    throw new CloudsyncError(
+      'TOO_LARGE',
+      `${m.chunks.length} chunks exceed the limit of ${limits.maxChunks}`,
+      {
+        field: 'chunks',
+      },
+    )
   }
   let expectedOffset = 0
   m.chunks.forEach((c, i) => {
     if (c.index !== i) fail(`chunks[${i}].index is ${c.index}, expected ${i}`, `chunks[${i}].index`)
     if (c.offset !== expectedOffset) {
       const what = c.offset < expectedOffset ? 'overlaps the previous chunk' : 'leaves a gap'
-      fail(`chunks[${i}].offset ${c.offset} ${what} (expected ${expectedOffset})`, `chunks[${i}].offset`)
+      fail(
+        `chunks[${i}].offset ${c.offset} ${what} (expected ${expectedOffset})`,
+        `chunks[${i}].offset`,
+      )
     }
     if (c.size > limits.maxChunkSize) {
-      fail(`chunks[${i}].size ${c.size} exceeds the chunk limit of ${limits.maxChunkSize}`, `chunks[${i}].size`)
+      fail(
+        `chunks[${i}].size ${c.size} exceeds the chunk limit of ${limits.maxChunkSize}`,
+        `chunks[${i}].size`,
+      )
     }
     if (c.cipherSize !== c.size + GCM_TAG_BYTES) {
       fail(`chunks[${i}].cipherSize must be size + ${GCM_TAG_BYTES}`, `chunks[${i}].cipherSize`)

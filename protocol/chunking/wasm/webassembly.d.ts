@@ -1,0 +1,14 @@
+// The WebAssembly JS API as this project uses it. TypeScript ships these types only in its
+// DOM library, which would also declare browser globals Node does not have.
+declare namespace WebAssembly {
+  class Module {
+    constructor(bytes: Uint8Array)
+  }
+  class Instance {
+    constructor(module: Module, imports?: Record<string, unknown>)
+    readonly exports: Record<string, unknown>
+  }
+  class Memory {
+    readonly buffer: ArrayBuffer
+  }
+}

@@ -1,0 +1,121 @@
+import { createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto'
+import { GCM_TAG_BYTES } from '../constants.ts'
+import { CloudsyncError } from '../errors.ts'
+import { chunkKey, chunkNonce, sealPlainHash, unsealPlainHash } from './keys.ts'
+
+/** Versions the ciphertext format: a chunk encrypted under another layout fails to open. */
+const AAD = Buffer.from('cloudsync/chunk/v1')
+
+/**
+ * Encrypting in cache-sized slices keeps each slice in L2 between the cipher and the
+ * ciphertext hash; whole-chunk updates also allocate a fresh 4 MiB output per call.
+ */
+const SLICE = 256 * 1024
+
+export interface EncryptedChunk {
+  /** SHA-256 of the ciphertext, hex: the chunk's name everywhere outside the device. */
+  id: string
+  plainHash: Buffer
+  seal: string
+  /** Ciphertext with the GCM tag appended; absent when the caller only wanted the id. */
+  ciphertext?: Buffer
+}
+
+/**
+ * Convergent encryption (DESIGN.md): key = HMAC(domain secret, SHA-256(plaintext)),
+ * AES-256-GCM with a nonce derived from the key, id = SHA-256(ciphertext). With
+ * `keepCiphertext: false` the ciphertext is hashed slice by slice and dropped.
+ */
+export function encryptChunk(
+  secret: Uint8Array,
+  plaintext: Uint8Array,
+  { keepCiphertext = true, plainHash }: { keepCiphertext?: boolean; plainHash?: Buffer } = {},
+): EncryptedChunk {
+  const hash = plainHash ?? createHash('sha256').update(plaintext).digest()
+  const key = chunkKey(secret, hash)
+  const cipher = createCipheriv('aes-256-gcm', key, chunkNonce(key)).setAAD(AAD)
+  const idHash = createHash('sha256')
+  // Never from the shared pool: the buffer may be transferred to another thread whole.
+  const out = keepCiphertext ? Buffer.allocUnsafeSlow(plaintext.length + GCM_TAG_BYTES) : undefined
+  let at = 0
+  for (let offset = 0; offset < plaintext.length; offset += SLICE) {
+    const slice = cipher.update(plaintext.subarray(offset, offset + SLICE))
+    idHash.update(slice)
+    if (out) at += slice.copy(out, at)
+  }
+  const final = cipher.final()
+  const tag = cipher.getAuthTag()
+  idHash.update(final).update(tag)
+  if (out) {
+    at += final.copy(out, at)
+    tag.copy(out, at)
+  }
+  const id = idHash.digest('hex')
+  return {
+    id,
+    plainHash: hash,
+    seal: sealPlainHash(secret, id, hash),
+    ...(out && { ciphertext: out }),
+  }
+}
+
+export interface ChunkRef {
+  id: string
+  seal: string
+  /** Plaintext size, when known: a ciphertext of another length is refused unread. */
+  size?: number
+}
+
+/**
+ * Verifies and opens a chunk: the bytes must hash to the id, the GCM tag must hold, and
+ * the plaintext must hash to the sealed hash. Any flipped bit, truncation or wrong key
+ * is a typed error, never wrong bytes.
+ */
+export function decryptChunk(secret: Uint8Array, ref: ChunkRef, ciphertext: Uint8Array): Buffer {
+  verifyChunkId(ref.id, ciphertext)
+  if (ref.size !== undefined && ciphertext.length !== ref.size + GCM_TAG_BYTES) {
+    throw new CloudsyncError(
+      'CHUNK_CORRUPT',
+      `Chunk ${ref.id} has ${ciphertext.length} bytes, expected ${ref.size + GCM_TAG_BYTES}`,
+    )
+  }
+  if (ciphertext.length < GCM_TAG_BYTES)
+    throw new CloudsyncError('CHUNK_CORRUPT', `Chunk ${ref.id} is truncated`)
+  const plainHash = unsealPlainHash(secret, ref.id, ref.seal)
+  const key = chunkKey(secret, plainHash)
+  const body = ciphertext.subarray(0, ciphertext.length - GCM_TAG_BYTES)
+  const decipher = createDecipheriv('aes-256-gcm', key, chunkNonce(key)).setAAD(AAD)
+  decipher.setAuthTag(ciphertext.subarray(ciphertext.length - GCM_TAG_BYTES))
+  const out = Buffer.allocUnsafe(body.length)
+  let at = 0
+  try {
+    for (let offset = 0; offset < body.length; offset += SLICE) {
+      at += decipher.update(body.subarray(offset, offset + SLICE)).copy(out, at)
+    }
+    decipher.final()
+  } catch {
+    throw new CloudsyncError(
+      'DECRYPT_FAILED',
+      `Chunk ${ref.id} failed authentication (wrong key or altered bytes)`,
+    )
+  }
+  const actual = createHash('sha256').update(out).digest()
+  if (!timingSafeEqual(actual, plainHash)) {
+    throw new CloudsyncError(
+      'DECRYPT_FAILED',
+      `Chunk ${ref.id} decrypted to bytes that do not match its sealed hash`,
+    )
+  }
+  return out
+}
+
+/** Throws CHUNK_CORRUPT unless SHA-256(bytes) is `id`: the check every receiver makes first. */
+export function verifyChunkId(id: string, bytes: Uint8Array): void {
+  const actual = createHash('sha256').update(bytes).digest('hex')
+  if (actual !== id) {
+    throw new CloudsyncError(
+      'CHUNK_CORRUPT',
+      `Chunk bytes hash to ${actual.slice(0, 12)}…, not ${id.slice(0, 12)}…`,
+    )
+  }
+}

@@ -1,0 +1,93 @@
+import { timingSafeEqual } from 'node:crypto'
+import { decryptChunk } from '../crypto/chunk-cipher.ts'
+import { contentHash, unsealPlainHash } from '../crypto/keys.ts'
+import { CloudsyncError } from '../errors.ts'
+import type { Manifest } from '../manifest.ts'
+
+/** Where assembled plaintext goes: a file handle, a buffer, an in-memory file. */
+export interface PositionalSink {
+  write(bytes: Uint8Array, position: number): Promise<void>
+}
+
+/**
+ * Checks a manifest's content hash against its own sealed chunk hashes. A manifest from
+ * another domain, or one whose chunk list was altered, fails here before any byte moves.
+ */
+export function verifyManifestHash(manifest: Manifest, secret: Uint8Array): void {
+  const hashes = manifest.chunks.map((c) => unsealPlainHash(secret, c.id, c.seal))
+  const expected = Buffer.from(contentHash(secret, hashes), 'hex')
+  if (!timingSafeEqual(expected, Buffer.from(manifest.hash, 'hex'))) {
+    throw new CloudsyncError(
+      'INVALID_MANIFEST',
+      'Manifest hash does not match its chunks (wrong account secret or altered manifest)',
+    )
+  }
+}
+
+/**
+ * Rebuilds a file from its encrypted chunks, accepted in any order and from any source.
+ * Each chunk is verified (id, size, tag, plaintext hash) before a byte of it is written;
+ * the manifest's hash was checked against the chunk list up front, so a file whose every
+ * chunk was accepted is exactly the file that was encoded.
+ */
+export class FileAssembler {
+  readonly manifest: Manifest
+  readonly #secret: Uint8Array
+  readonly #sink: PositionalSink
+  readonly #written = new Set<number>()
+  readonly #writing = new Set<number>()
+  bytesWritten = 0
+
+  constructor(manifest: Manifest, secret: Uint8Array, sink: PositionalSink) {
+    verifyManifestHash(manifest, secret)
+    this.manifest = manifest
+    this.#secret = secret
+    this.#sink = sink
+  }
+
+  get done(): boolean {
+    return this.#written.size === this.manifest.chunks.length
+  }
+
+  /** Indexes not yet written (nor being written). */
+  missing(): number[] {
+    return this.manifest.chunks
+      .map((c) => c.index)
+      .filter((i) => !this.#written.has(i) && !this.#writing.has(i))
+  }
+
+  /**
+   * Verifies, decrypts and writes chunk `index`. Returns false when that chunk was
+   * already written or is being written (a duplicate from a second source).
+   */
+  async accept(index: number, ciphertext: Uint8Array): Promise<boolean> {
+    const chunk = this.manifest.chunks[index]
+    if (!chunk)
+      throw new CloudsyncError(
+        'NOT_FOUND',
+        `No chunk ${index} in this file (it has ${this.manifest.chunks.length})`,
+      )
+    if (this.#written.has(index) || this.#writing.has(index)) return false
+    const plaintext = decryptChunk(this.#secret, chunk, ciphertext)
+    this.#writing.add(index)
+    try {
+      await this.#sink.write(plaintext, chunk.offset)
+    } finally {
+      this.#writing.delete(index)
+    }
+    this.#written.add(index)
+    this.bytesWritten += plaintext.length
+    return true
+  }
+}
+
+/** A sink into one buffer, for small files and tests. */
+export function bufferSink(size: number): PositionalSink & { bytes: Uint8Array } {
+  const bytes = new Uint8Array(size)
+  return {
+    bytes,
+    async write(chunk, position) {
+      bytes.set(chunk, position)
+    },
+  }
+}
