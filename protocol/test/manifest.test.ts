@@ -36,7 +36,7 @@ describe('manifest', () => {
   it('encodes canonically: key order of the input does not matter, round trip is exact', () => {
     const shuffled = JSON.parse(
       JSON.stringify({
-        chunks: valid.chunks.map((c) => ({ seal: c.seal, ...c })),
+        chunks: valid.chunks.map(({ seal, ...rest }) => ({ seal, ...rest })),
         hash: valid.hash,
         size: valid.size,
       }),
