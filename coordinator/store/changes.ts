@@ -1,5 +1,6 @@
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { Db } from './db.ts'
+import { json } from './db.ts'
 
 export type ChangeKind = 'created' | 'modified' | 'deleted' | 'moved'
 
@@ -68,7 +69,7 @@ export async function appendChange(tx: Db, c: NewChange): Promise<number> {
       c.version,
       c.deviceId,
       c.now,
-      c.conflictOf ? JSON.stringify(c.conflictOf) : null,
+      c.conflictOf ? json(c.conflictOf) : null,
     ],
   )
   return seq

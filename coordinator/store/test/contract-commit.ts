@@ -3,13 +3,12 @@ import { accountDomain, getAccount } from '../accounts.ts'
 import { changesAfter } from '../changes.ts'
 import { commitUpload } from '../commit.ts'
 import type { Db } from '../db.ts'
-import { deleteFile, moveFile } from '../file-ops.ts'
-import { getFile, getFileByPath, getFileVersion } from '../files.ts'
+import { getFileByPath, getFileVersion } from '../files.ts'
 import { createSession, markChunksPresent } from '../sessions.ts'
-import { errorCode, fakeManifest, newAccount, ticker, upload } from './fixtures.ts'
+import { fakeManifest, newAccount, ticker, upload } from './fixtures.ts'
 
 export function commitContract(db: () => Db): void {
-  describe('commits, conflicts, deletes and moves', () => {
+  describe('commits and conflicts', () => {
     const now = ticker(Date.UTC(2025, 2, 3, 4, 5, 6))
 
     it('creates a file, then modifies it under the same id, keeping the old version', async () => {
@@ -159,116 +158,6 @@ export function commitContract(db: () => Db): void {
         now: now(),
       })
       expect(again).toMatchObject({ version: 2, kind: 'modified', conflictCopy: null })
-    })
-
-    it('lets an edit beat a concurrent delete: the file comes back under its id', async () => {
-      const { accountId, devices } = await newAccount(db(), now())
-      const laptop = devices.laptop!.id
-      const f = await upload(db(), {
-        accountId,
-        deviceId: laptop,
-        path: 'x.txt',
-        base: null,
-        manifest: fakeManifest('x1'),
-        now: now(),
-      })
-      await deleteFile(db(), {
-        accountId,
-        deviceId: devices.desktop!.id,
-        fileId: f.fileId,
-        baseVersion: 1,
-        now: now(),
-      })
-      expect(await getFileByPath(db(), accountId, 'x.txt')).toBeUndefined()
-
-      const edit = fakeManifest('x2')
-      const result = await upload(db(), {
-        accountId,
-        deviceId: laptop,
-        path: 'x.txt',
-        base: { fileId: null, version: 1 },
-        manifest: edit,
-        now: now(),
-      })
-      expect(result).toMatchObject({
-        fileId: f.fileId,
-        version: 2,
-        kind: 'created',
-        conflictCopy: null,
-      })
-      expect(await getFileByPath(db(), accountId, 'x.txt')).toMatchObject({
-        id: f.fileId,
-        deleted: false,
-        manifest: edit,
-      })
-    })
-
-    it('refuses a delete based on a stale version and writes nothing', async () => {
-      const { accountId, devices } = await newAccount(db(), now())
-      const deviceId = devices.laptop!.id
-      const f = await upload(db(), {
-        accountId,
-        deviceId,
-        path: 'k.txt',
-        base: null,
-        manifest: fakeManifest('k1'),
-        now: now(),
-      })
-      const base = { fileId: f.fileId, version: 1 }
-      await upload(db(), {
-        accountId,
-        deviceId,
-        path: 'k.txt',
-        base,
-        manifest: fakeManifest('k2'),
-        now: now(),
-      })
-      const before = await getAccount(db(), accountId)
-
-      const del = { accountId, deviceId: devices.desktop!.id, fileId: f.fileId, now: now() }
-      expect(await errorCode(deleteFile(db(), { ...del, baseVersion: 1 }))).toBe('STALE_BASE')
-      expect(await getAccount(db(), accountId)).toEqual(before)
-      expect((await getFile(db(), accountId, f.fileId))?.deleted).toBe(false)
-
-      expect((await deleteFile(db(), { ...del, baseVersion: 2 })).seq).toBe(3)
-      expect((await deleteFile(db(), { ...del, baseVersion: 2 })).seq).toBeNull()
-      expect((await getAccount(db(), accountId))?.lastSeq).toBe(3)
-    })
-
-    it('moves a file, refusing an occupied target and a stale base', async () => {
-      const { accountId, devices } = await newAccount(db(), now())
-      const deviceId = devices.laptop!.id
-      const a = await upload(db(), {
-        accountId,
-        deviceId,
-        path: 'a.txt',
-        base: null,
-        manifest: fakeManifest('a'),
-        now: now(),
-      })
-      await upload(db(), {
-        accountId,
-        deviceId,
-        path: 'b.txt',
-        base: null,
-        manifest: fakeManifest('b'),
-        now: now(),
-      })
-      const op = { accountId, deviceId, fileId: a.fileId, baseVersion: 1, now: now() }
-
-      expect(await errorCode(moveFile(db(), { ...op, toPath: 'b.txt' }))).toBe('CONFLICT')
-      expect(await errorCode(moveFile(db(), { ...op, baseVersion: 2, toPath: 'c.txt' }))).toBe(
-        'STALE_BASE',
-      )
-      const moved = await moveFile(db(), { ...op, toPath: 'dir/c.txt' })
-      expect(moved).toMatchObject({ fileId: a.fileId, path: 'dir/c.txt', version: 1, seq: 3 })
-      expect(await getFileByPath(db(), accountId, 'a.txt')).toBeUndefined()
-      expect((await getFileByPath(db(), accountId, 'dir/c.txt'))?.id).toBe(a.fileId)
-
-      const { changes } = await changesAfter(db(), accountId, 2, 10)
-      expect(changes).toMatchObject([
-        { kind: 'moved', path: 'dir/c.txt', fromPath: 'a.txt', manifest: null },
-      ])
     })
 
     it('answers a second completion with the stored result and writes nothing', async () => {

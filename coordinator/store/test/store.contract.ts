@@ -3,6 +3,7 @@ import type { Db } from '../db.ts'
 import { migrate, readMigrations } from '../migrate.ts'
 import { changesContract } from './contract-changes.ts'
 import { commitContract } from './contract-commit.ts'
+import { fileOpsContract } from './contract-file-ops.ts'
 import { identityContract } from './contract-identity.ts'
 import { uploadsContract } from './contract-uploads.ts'
 
@@ -59,6 +60,7 @@ export function runStoreContract(name: string, setup: () => Promise<StoreHarness
     identityContract(db)
     uploadsContract(db)
     commitContract(db)
+    fileOpsContract(db)
     changesContract(db)
   })
 }
