@@ -1,0 +1,68 @@
+/**
+ * Checks every BlobStore applies the same way, so the backends agree on what a valid key,
+ * a valid chunk and a valid presign request are.
+ */
+import { createHash } from 'node:crypto'
+import { CHUNK_SIZE_CEILING, GCM_TAG_BYTES, SHA256_HEX } from '../../protocol/constants.ts'
+import { CloudsyncError } from '../../protocol/errors.ts'
+
+/** The largest chunk body: the largest plaintext chunk plus its AES-GCM tag. */
+export const MAX_BLOB_BYTES = CHUNK_SIZE_CEILING + GCM_TAG_BYTES
+
+/** S3 refuses presigned URLs valid for longer than seven days; every backend follows it. */
+export const MAX_PRESIGN_SECONDS = 7 * 24 * 60 * 60
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+/** The `x-amz-checksum-sha256` form of a chunk id: the same digest, base64. */
+export function chunkIdToBase64(key: string): string {
+  return Buffer.from(key, 'hex').toString('base64')
+}
+
+/**
+ * Keys become file names and S3 object names: anything but lowercase hex SHA-256 is refused
+ * before it reaches a path, so `../` can never escape the store.
+ */
+export function assertBlobKey(key: string): void {
+  if (typeof key !== 'string' || !SHA256_HEX.test(key)) {
+    throw new CloudsyncError('INVALID_INPUT', 'Blob key must be a lowercase hex SHA-256', {
+      key: String(key).slice(0, 80),
+    })
+  }
+}
+
+/** Throws CHUNK_CORRUPT unless SHA-256(bytes) is the key. */
+export function assertChunkBytes(key: string, bytes: Uint8Array): void {
+  assertBlobKey(key)
+  assertBlobSize(bytes.byteLength)
+  const actual = sha256Hex(bytes)
+  if (actual !== key) {
+    throw new CloudsyncError('CHUNK_CORRUPT', `Chunk bytes hash to ${actual}, not to ${key}`, {
+      key,
+      actual,
+    })
+  }
+}
+
+export function assertBlobSize(size: number): void {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new CloudsyncError('INVALID_INPUT', `Blob size must be a whole number of bytes`)
+  }
+  if (size > MAX_BLOB_BYTES) {
+    throw new CloudsyncError('TOO_LARGE', `Blob of ${size} bytes exceeds ${MAX_BLOB_BYTES}`, {
+      size,
+      max: MAX_BLOB_BYTES,
+    })
+  }
+}
+
+export function assertPresignSeconds(seconds: number): void {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_PRESIGN_SECONDS) {
+    throw new CloudsyncError(
+      'INVALID_INPUT',
+      `expiresInSeconds must be a whole number from 1 to ${MAX_PRESIGN_SECONDS}`,
+    )
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The coordinator's chunk byte store. Keys are chunk ids (lowercase hex SHA-256 of the bytes),
+ * so a store can check every write itself. In production devices move bytes straight to and
+ * from the store through presigned URLs; `put` and `get` exist for the coordinator's own
+ * use (tests, repair, proof-of-possession challenges).
+ */
+import type { Readable } from 'node:stream'
+import type { UrlSigner } from './local-signing.ts'
+
+export interface BlobHead {
+  size: number
+}
+
+export interface PresignPutOptions {
+  /** Exact byte count the client will send; the URL is bound to it. */
+  size: number
+  expiresInSeconds: number
+}
+
+export interface PresignGetOptions {
+  expiresInSeconds: number
+}
+
+export interface PresignedPut {
+  url: string
+  method: 'PUT'
+  /**
+   * Headers the client must send with the body. Where the backend supports it they carry
+   * the SHA-256 checksum, so the store itself rejects wrong bytes.
+   */
+  headers: Record<string, string>
+  expiresAt: Date
+}
+
+export interface PresignedGet {
+  url: string
+  expiresAt: Date
+}
+
+export interface BlobStore {
+  readonly kind: 'memory' | 'local-disk' | 's3'
+  /** Size of a stored blob, or null when absent. */
+  head(key: string): Promise<BlobHead | null>
+  /** Stores bytes; CHUNK_CORRUPT (and nothing stored) unless SHA-256(bytes) is the key. */
+  put(key: string, bytes: Uint8Array): Promise<void>
+  /** The stored bytes; NOT_FOUND when absent. */
+  get(key: string): Promise<Uint8Array>
+  /** Removes a blob; removing an absent blob is not an error. */
+  delete(key: string): Promise<void>
+  presignPut(key: string, options: PresignPutOptions): Promise<PresignedPut>
+  /** Does not check existence: a GET of an absent blob answers 404. */
+  presignGet(key: string, options: PresignGetOptions): Promise<PresignedGet>
+  /** Resolves when the store can serve requests (readiness probe); throws otherwise. */
+  check(): Promise<void>
+  close(): Promise<void>
+}
+
+/** An open stored blob, for streaming it out. */
+export interface BlobReader {
+  size: number
+  stream: Readable
+}
+
+/**
+ * A store whose presigned URLs point at the coordinator's own data-plane route
+ * (local-route.ts) rather than at S3: the embedded default, and the in-memory test store.
+ */
+export interface ServedBlobStore extends BlobStore {
+  readonly signer: UrlSigner
+  /**
+   * Base URL devices reach the coordinator at, e.g. http://127.0.0.1:PORT. Settable after
+   * listen, since only then is the port known.
+   */
+  setPublicUrl(url: string): void
+  /**
+   * Stores a streamed body without buffering it, verifying its size and hash on the way:
+   * TOO_LARGE past `size` bytes, CHUNK_CORRUPT when short or when the hash is not the key;
+   * on any error nothing is stored.
+   */
+  receive(key: string, source: AsyncIterable<Uint8Array>, size: number): Promise<void>
+  /** Opens a blob for streaming, or null when absent. */
+  openRead(key: string): Promise<BlobReader | null>
+}
+
+export function isServedBlobStore(store: BlobStore): store is ServedBlobStore {
+  return 'signer' in store && 'receive' in store && 'openRead' in store
+}

@@ -1,0 +1,162 @@
+/**
+ * The embedded default BlobStore: one file per chunk under a directory, fanned out by key
+ * prefix (ab/cd/abcd…) so no directory grows past a few thousand entries. Writes are
+ * atomic (temp file, fsync, rename): a crash never leaves a partial chunk under its real
+ * name. Devices reach it through the coordinator's data-plane route (local-route.ts).
+ */
+import { randomBytes } from 'node:crypto'
+import {
+  constants,
+  type FileHandle,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  stat,
+  unlink,
+} from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { CloudsyncError } from '../../protocol/errors.ts'
+import { assertBlobKey, assertChunkBytes } from './blob-checks.ts'
+import type {
+  BlobHead,
+  BlobReader,
+  PresignedGet,
+  PresignedPut,
+  PresignGetOptions,
+  PresignPutOptions,
+  ServedBlobStore,
+} from './blob-store.ts'
+import { UrlSigner, type UrlSignerConfig } from './local-signing.ts'
+import { receiveChunk } from './receive-chunk.ts'
+
+export interface LocalDiskBlobStoreConfig extends UrlSignerConfig {
+  /** Root directory; created on demand. */
+  directory: string
+}
+
+/** Temp files live inside the root (same file system, so rename is atomic). */
+const TEMP_DIR = 'tmp'
+
+export class LocalDiskBlobStore implements ServedBlobStore {
+  readonly kind = 'local-disk'
+  readonly signer: UrlSigner
+  readonly directory: string
+
+  constructor(config: LocalDiskBlobStoreConfig) {
+    this.directory = config.directory
+    this.signer = new UrlSigner(config)
+  }
+
+  setPublicUrl(url: string): void {
+    this.signer.setPublicUrl(url)
+  }
+
+  /** Where a chunk lives; the key is validated first, so it can never leave the root. */
+  pathOf(key: string): string {
+    assertBlobKey(key)
+    return join(this.directory, key.slice(0, 2), key.slice(2, 4), key)
+  }
+
+  async head(key: string): Promise<BlobHead | null> {
+    try {
+      return { size: (await stat(this.pathOf(key))).size }
+    } catch (err) {
+      if (isNotFound(err)) return null
+      throw err
+    }
+  }
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    assertChunkBytes(key, bytes)
+    await this.#writeAtomically(key, (file) => file.writeFile(bytes))
+  }
+
+  async receive(key: string, source: AsyncIterable<Uint8Array>, size: number): Promise<void> {
+    await this.#writeAtomically(key, (file) =>
+      receiveChunk(key, source, size, async (piece) => {
+        await file.write(piece)
+      }),
+    )
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      return new Uint8Array(await readFile(this.pathOf(key)))
+    } catch (err) {
+      if (isNotFound(err)) throw new CloudsyncError('NOT_FOUND', `No blob ${key}`, { key })
+      throw err
+    }
+  }
+
+  async openRead(key: string): Promise<BlobReader | null> {
+    let file: FileHandle
+    try {
+      file = await open(this.pathOf(key), 'r')
+    } catch (err) {
+      if (isNotFound(err)) return null
+      throw err
+    }
+    // Size from the open handle, so a concurrent delete cannot split size from content.
+    const { size } = await file.stat()
+    return { size, stream: file.createReadStream({ autoClose: true }) }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await unlink(this.pathOf(key))
+    } catch (err) {
+      if (!isNotFound(err)) throw err
+    }
+  }
+
+  async presignPut(key: string, options: PresignPutOptions): Promise<PresignedPut> {
+    const { url, expiresAt } = this.signer.sign('PUT', key, options)
+    return {
+      url,
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      expiresAt,
+    }
+  }
+
+  async presignGet(key: string, options: PresignGetOptions): Promise<PresignedGet> {
+    return this.signer.sign('GET', key, options)
+  }
+
+  async check(): Promise<void> {
+    const temp = join(this.directory, TEMP_DIR)
+    await mkdir(temp, { recursive: true })
+    // Opening a directory for writing is not portable; prove writability with a probe file.
+    const probe = join(temp, `check-${randomBytes(6).toString('hex')}`)
+    const file = await open(probe, constants.O_CREAT | constants.O_WRONLY | constants.O_EXCL)
+    await file.close()
+    await unlink(probe)
+  }
+
+  async close(): Promise<void> {}
+
+  async #writeAtomically(key: string, fill: (file: FileHandle) => Promise<void>): Promise<void> {
+    const target = this.pathOf(key)
+    const tempDir = join(this.directory, TEMP_DIR)
+    const temp = join(tempDir, `${key}.${randomBytes(6).toString('hex')}`)
+    await mkdir(tempDir, { recursive: true })
+    const file = await open(temp, 'wx')
+    try {
+      await fill(file)
+      await file.sync()
+      await file.close()
+      await mkdir(dirname(target), { recursive: true })
+      // Same content under the same name: concurrent writers of one chunk both win.
+      await rename(temp, target)
+    } catch (err) {
+      await file.close().catch(() => {})
+      await unlink(temp).catch(() => {})
+      throw err
+    }
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
+}
