@@ -87,7 +87,7 @@ export async function addChunkRefs(tx: Db, domain: string, ids: string[]): Promi
     throw new CloudsyncError(
       'INCOMPLETE_UPLOAD',
       `${missing.length} chunk(s) are no longer stored`,
-      { missing },
+      { missingChunkIds: missing },
     )
   }
   await tx.query(
