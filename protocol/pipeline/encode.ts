@@ -8,6 +8,7 @@ import type { Manifest, ManifestChunk } from '../manifest.ts'
 import type { ByteSource } from './byte-source.ts'
 import { inlineExecutor, workerPool } from './executors.ts'
 import type { ChunkExecutor, ChunkResult } from './jobs.ts'
+import { OrderedEmitter } from './ordered-emitter.ts'
 import { SlabPool } from './slabs.ts'
 
 export interface PipelineOptions {
@@ -184,84 +185,5 @@ function toEncodedChunk(r: ChunkResult, offset: number, size: number): EncodedCh
     seal: r.seal,
     plainHash: r.plainHash,
     ...(r.ciphertext && { ciphertext: r.ciphertext }),
-  }
-}
-
-/**
- * Hands results to the consumer in index order however the workers finish, and bounds
- * how many chunks are dispatched but not yet consumed.
- */
-class OrderedEmitter {
-  readonly emitted: EncodedChunk[] = []
-  readonly #ready = new Map<number, EncodedChunk>()
-  readonly #tracked = new Set<Promise<unknown>>()
-  #chain: Promise<void> = Promise.resolve()
-  #outstanding = 0
-  #wake: (() => void) | undefined
-  #failure: unknown
-
-  readonly onChunk: EncodeOptions['onChunk']
-  readonly limit: number
-
-  constructor(onChunk: EncodeOptions['onChunk'], limit: number) {
-    this.onChunk = onChunk
-    this.limit = limit
-  }
-
-  async room(): Promise<void> {
-    while (this.#outstanding >= this.limit && this.#failure === undefined) {
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve
-      })
-    }
-    this.throwIfFailed()
-  }
-
-  track(result: Promise<ChunkResult>, complete: (r: ChunkResult) => EncodedChunk): void {
-    this.#outstanding++
-    const done = result.then(
-      (r) => {
-        const chunk = complete(r)
-        this.#ready.set(chunk.index, chunk)
-        this.#chain = this.#chain.then(() => this.#drain())
-        return this.#chain
-      },
-      (err) => this.#fail(err),
-    )
-    this.#tracked.add(done)
-    void done.finally(() => this.#tracked.delete(done))
-  }
-
-  async #drain(): Promise<void> {
-    for (;;) {
-      const chunk = this.#ready.get(this.emitted.length)
-      if (!chunk || this.#failure !== undefined) return
-      this.#ready.delete(chunk.index)
-      try {
-        await this.onChunk?.(chunk)
-      } catch (err) {
-        this.#fail(err)
-        return
-      }
-      // Keep the chunk's place in the manifest, not its bytes: the consumer owns those now.
-      const { ciphertext: _, ...ref } = chunk
-      this.emitted.push(ref)
-      this.#outstanding--
-      this.#wake?.()
-    }
-  }
-
-  #fail(err: unknown): void {
-    this.#failure ??= err
-    this.#wake?.()
-  }
-
-  throwIfFailed(): void {
-    if (this.#failure !== undefined) throw this.#failure
-  }
-
-  async settle(): Promise<void> {
-    while (this.#tracked.size > 0) await Promise.allSettled([...this.#tracked])
-    await this.#chain
   }
 }
