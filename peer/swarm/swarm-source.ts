@@ -1,0 +1,102 @@
+import type { Stream } from '@libp2p/interface'
+import { CloudsyncError } from '../../protocol/errors.ts'
+import type { ChunkFetchOptions, ChunkResult, ChunkSource } from '../chunk-source.ts'
+import { DEFAULT_IDLE_TIMEOUT_MS } from './chunk-client.ts'
+import type { SwarmIdentity } from './identity.ts'
+import { type PeerCounters, PeerStats } from './peer-stats.ts'
+import { SwarmDownload } from './swarm-download.ts'
+
+/** A device of this account, as the coordinator (or mDNS) announced it. */
+export interface SwarmPeer {
+  /** libp2p peer id; the chunk protocol checks the peer's certificate names it. */
+  peerId: string
+  /** Where to dial it, e.g. `/ip4/192.168.1.5/tcp/4001`; not needed if already connected. */
+  multiaddrs?: string[]
+}
+
+/** Opens a CHUNK_PROTOCOL stream to a peer (libp2p in production: `chunkStreamOpener`). */
+export type OpenChunkStream = (peer: SwarmPeer, signal: AbortSignal) => Promise<Stream>
+
+export interface SwarmSourceInit {
+  identity: SwarmIdentity
+  openStream: OpenChunkStream
+  peers?: readonly SwarmPeer[]
+  /** Requests in flight per peer; each is its own stream, so they overlap on the wire. */
+  requestsPerPeer?: number
+  /** Chunk ids per request: small, so work spreads evenly and a lost request costs little. */
+  chunksPerRequest?: number
+  /** A whole request (dial, hello, every chunk in it) must finish within this. */
+  requestTimeoutMs?: number
+  /** A request fails when the peer sends nothing for this long. */
+  idleTimeoutMs?: number
+}
+
+export type SwarmDownloadSettings = Required<
+  Pick<
+    SwarmSourceInit,
+    | 'identity'
+    | 'openStream'
+    | 'requestsPerPeer'
+    | 'chunksPerRequest'
+    | 'requestTimeoutMs'
+    | 'idleTimeoutMs'
+  >
+>
+
+export const DEFAULT_REQUESTS_PER_PEER = 3
+export const DEFAULT_CHUNKS_PER_REQUEST = 2
+/** Two chunks of up to 16 MiB at a slow 1 MB/s, with room to spare. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
+
+/**
+ * Chunks from the account's other devices over libp2p. Every chunk is verified against
+ * its id; a chunk no peer delivered comes back as an error result (NOT_FOUND when nobody
+ * had it, BUSY after timeouts or dropped peers, FORBIDDEN, CHUNK_CORRUPT), for the caller
+ * to fetch from the cloud instead.
+ */
+export class SwarmSource implements ChunkSource {
+  readonly name = 'swarm'
+  readonly #settings: SwarmDownloadSettings
+  readonly #stats = new PeerStats()
+  #peers: readonly SwarmPeer[] = []
+
+  constructor(init: SwarmSourceInit) {
+    this.#settings = {
+      identity: init.identity,
+      openStream: init.openStream,
+      requestsPerPeer: init.requestsPerPeer ?? DEFAULT_REQUESTS_PER_PEER,
+      chunksPerRequest: init.chunksPerRequest ?? DEFAULT_CHUNKS_PER_REQUEST,
+      requestTimeoutMs: init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      idleTimeoutMs: init.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    }
+    this.setPeers(init.peers ?? [])
+  }
+
+  /** Replaces the peers to ask (the coordinator's list of the account's online devices). */
+  setPeers(peers: readonly SwarmPeer[]): void {
+    const self = this.#settings.identity.certificate.payload.peerId
+    this.#peers = peers.filter((p) => p.peerId !== self)
+  }
+
+  get peers(): readonly SwarmPeer[] {
+    return this.#peers
+  }
+
+  /** Per-peer counters since this source was made. */
+  counters(): PeerCounters[] {
+    return this.#stats.snapshot()
+  }
+
+  async get(id: string, options: ChunkFetchOptions = {}): Promise<Uint8Array> {
+    for await (const result of this.getMany([id], options)) {
+      if (result.error) throw result.error
+      return result.bytes
+    }
+    throw new CloudsyncError('NOT_FOUND', `No answer for chunk ${id}`, { id })
+  }
+
+  getMany(ids: readonly string[], options: ChunkFetchOptions = {}): AsyncIterable<ChunkResult> {
+    const download = new SwarmDownload(this.#settings, this.#stats, () => this.#peers, ids)
+    return download.run(options.signal)
+  }
+}
