@@ -1,0 +1,69 @@
+/**
+ * Builds the coordinator (the Fastify demo's shape: `app.ts` builds, `server.ts` listens,
+ * tests call `app.inject()`). Infrastructure plugins first, then the route groups.
+ */
+
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import websocket from '@fastify/websocket'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { BlobStore } from './blobs/index.ts'
+import type { Bus } from './bus/index.ts'
+import type { Config } from './config.ts'
+import { authPlugin } from './plugins/auth.ts'
+import { backendsPlugin } from './plugins/backends.ts'
+import { errorsPlugin } from './plugins/errors.ts'
+import { feedPlugin } from './plugins/feed.ts'
+import { healthPlugin } from './plugins/health.ts'
+import { keysPlugin } from './plugins/keys.ts'
+import { metricsPlugin } from './plugins/metrics.ts'
+import { openapiPlugin } from './plugins/openapi.ts'
+import { deviceRoutes } from './routes/devices/index.ts'
+import { filesRoutes } from './routes/files/index.ts'
+import { syncRoutes } from './routes/sync/index.ts'
+import type { Db } from './store/index.ts'
+
+/** Backends and a clock a caller may supply; supplied backends are the caller's to close. */
+export interface AppDeps {
+  db?: Db
+  blobs?: BlobStore
+  bus?: Bus
+  now?: () => Date
+}
+
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    bodyLimit: config.limits.bodyLimit,
+    ajv: {
+      customOptions: {
+        // Fastify's default strips unknown fields silently; the protocol rejects them.
+        removeAdditional: false,
+        // Query strings arrive as text: "5" must pass as the integer 5, nothing looser.
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
+    // Devices retry on a dropped connection; a hung one must not hold a socket for ever.
+    requestTimeout: 120_000,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(errorsPlugin)
+  await app.register(backendsPlugin, {
+    config,
+    given: { db: deps.db, blobs: deps.blobs, bus: deps.bus },
+    now: deps.now ?? (() => new Date()),
+  })
+  await app.register(keysPlugin, { config })
+  await app.register(feedPlugin)
+  await app.register(metricsPlugin, { defaultMetrics: !deps.now })
+  await app.register(openapiPlugin)
+  await app.register(authPlugin)
+  await app.register(healthPlugin)
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } })
+  await app.register(deviceRoutes)
+  await app.register(filesRoutes)
+  await app.register(syncRoutes)
+  await app.ready()
+  return app
+}

@@ -1,0 +1,165 @@
+/**
+ * The coordinator's configuration: read once from the environment at the edge, validated,
+ * and passed down as this typed object. Nothing below `server.ts` reads `process.env`.
+ */
+import { join } from 'node:path'
+import { MAX_CHUNKS_PER_FILE, MAX_FILE_SIZE, MAX_PATH_BYTES, MiB } from '../protocol/constants.ts'
+
+export interface S3Config {
+  bucket: string
+  region: string
+  endpoint: string | undefined
+  accessKeyId: string | undefined
+  secretAccessKey: string | undefined
+  forcePathStyle: boolean
+}
+
+export interface Limits {
+  /** Largest file a manifest may describe (default 64 GiB, so 50 GB files fit). */
+  maxFileSize: number
+  /** Most chunks one manifest may list. */
+  maxChunks: number
+  /** Longest path in UTF-8 bytes (never above the protocol's MAX_PATH_BYTES). */
+  maxPathBytes: number
+  /** Largest request body; a 65,536-chunk manifest is ~17 MiB of JSON. */
+  bodyLimit: number
+}
+
+export interface Config {
+  host: string
+  /** 0 picks a free port (tests). */
+  port: number
+  /** Embedded PGlite, local blobs and the coordinator key live here; undefined = in memory. */
+  dataDir: string | undefined
+  databaseUrl: string | undefined
+  redisUrl: string | undefined
+  /** S3 when a bucket is set; otherwise the local-disk (or, with no data dir, memory) store. */
+  s3: S3Config | undefined
+  /** Where devices reach this coordinator (signed blob URLs); default: the listen address. */
+  publicUrl: string | undefined
+  /** Coordinator Ed25519 private key (base64 PKCS#8); else kept in DATA_DIR or made per process. */
+  coordinatorKey: string | undefined
+  limits: Limits
+  /** How long an upload session stays open (its chunk URLs are renewed on each status call). */
+  uploadSessionTtlMs: number
+  /** Lifetime of presigned chunk URLs. */
+  presignTtlSeconds: number
+  /** Lifetime of a link token from `createAccount` or `POST /devices/invite`. */
+  linkTokenTtlMs: number
+  /** How long an unreferenced chunk survives before garbage collection. */
+  gcGraceMs: number
+  /** `account` (default): dedup within an account; `global`: across accounts (trades privacy). */
+  dedupDomain: 'account' | 'global'
+  /** The operator's global domain secret, base64 of 32 bytes (required with `global`). */
+  globalDomainSecret: string | undefined
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+}
+
+type Env = Record<string, string | undefined>
+
+/** Thrown at start with every problem listed, so one run shows them all. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  readonly problems: string[]
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`)
+    this.problems = problems
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/**
+ * Reads and checks the environment. `defaults` (host, port, data dir, log level) lets the CLI choose port 8080 and a data
+ * directory while tests keep 127.0.0.1:0 in memory.
+ */
+export function loadConfig(env: Env = {}, defaults: Partial<Config> = {}): Config {
+  const problems: string[] = []
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    const n = Number(raw)
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${JSON.stringify(raw)} must be a whole number from ${min} to ${max}`)
+      return fallback
+    }
+    return n
+  }
+  const str = (name: string): string | undefined => env[name]?.trim() || undefined
+  const url = (name: string): string | undefined => {
+    const raw = str(name)
+    if (raw === undefined) return undefined
+    try {
+      new URL(raw)
+    } catch {
+      problems.push(`${name}=${JSON.stringify(raw)} is not a URL`)
+      return undefined
+    }
+    return raw
+  }
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = str(name)
+    if (raw === undefined) return fallback
+    if ((allowed as readonly string[]).includes(raw)) return raw as T
+    problems.push(`${name}=${JSON.stringify(raw)} must be one of ${allowed.join(', ')}`)
+    return fallback
+  }
+
+  const bucket = str('S3_BUCKET')
+  const config: Config = {
+    host: str('HOST') ?? defaults.host ?? '127.0.0.1',
+    port: int('PORT', defaults.port ?? 0, 0, 65_535),
+    dataDir: str('DATA_DIR') ?? defaults.dataDir,
+    databaseUrl: url('DATABASE_URL'),
+    redisUrl: url('REDIS_URL'),
+    s3: bucket
+      ? {
+          bucket,
+          region: str('S3_REGION') ?? 'us-east-1',
+          endpoint: url('S3_ENDPOINT'),
+          accessKeyId: str('S3_ACCESS_KEY_ID'),
+          secretAccessKey: str('S3_SECRET_ACCESS_KEY'),
+          forcePathStyle: ['true', '1'].includes(
+            oneOf('S3_FORCE_PATH_STYLE', ['true', 'false', '1', '0'], 'false'),
+          ),
+        }
+      : undefined,
+    publicUrl: url('PUBLIC_URL'),
+    coordinatorKey: str('COORDINATOR_KEY'),
+    limits: {
+      maxFileSize: int('MAX_FILE_SIZE', MAX_FILE_SIZE, 0, MAX_FILE_SIZE),
+      maxChunks: int('MAX_CHUNKS', MAX_CHUNKS_PER_FILE, 1, MAX_CHUNKS_PER_FILE),
+      maxPathBytes: int('MAX_PATH_BYTES', MAX_PATH_BYTES, 1, MAX_PATH_BYTES),
+      bodyLimit: int('BODY_LIMIT', 24 * MiB, 1024, 256 * MiB),
+    },
+    uploadSessionTtlMs: int('UPLOAD_SESSION_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600) * 1000,
+    presignTtlSeconds: int('PRESIGN_TTL_SECONDS', 3600, 10, 7 * 24 * 3600),
+    linkTokenTtlMs: int('LINK_TOKEN_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600) * 1000,
+    gcGraceMs: int('GC_GRACE_SECONDS', 24 * 3600, 0, 365 * 24 * 3600) * 1000,
+    dedupDomain: oneOf('DEDUP_DOMAIN', ['account', 'global'], 'account'),
+    globalDomainSecret: str('GLOBAL_DOMAIN_SECRET'),
+    logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, defaults.logLevel ?? 'info'),
+  }
+  if (config.dedupDomain === 'global') {
+    const secret = config.globalDomainSecret
+    if (!secret || Buffer.from(secret, 'base64').length !== 32 || secret.length !== 44) {
+      problems.push('DEDUP_DOMAIN=global needs GLOBAL_DOMAIN_SECRET: base64 of 32 random bytes')
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return config
+}
+
+/** Test defaults: loopback, free port, everything in memory, no logs. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({}, { logLevel: 'silent' }), ...overrides }
+}
+
+/** Where the embedded backends keep their files under the data directory. */
+export function dataPaths(dataDir: string) {
+  return {
+    database: join(dataDir, 'metadata'),
+    blobs: join(dataDir, 'blobs'),
+    coordinatorKey: join(dataDir, 'coordinator-key.json'),
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * `GET /sync/ws`: the push channel. The upgrade is authenticated like any route (bearer
+ * credential, onRequest hook of the sync group). The device sends `hello {cursor}`; the
+ * coordinator sends every change after that cursor from the log, then `ready`, then each
+ * change of the account as it is published on the bus by any instance. A push that skips
+ * a number (the bus is at-most-once) makes the socket read the gap from the log, so a
+ * device sees every change once, in order.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { WebSocket } from '@fastify/websocket'
+import { isCloudsyncError } from '../../../protocol/errors.ts'
+import {
+  encodeMessage,
+  parseClientMessage,
+  type ServerMessage,
+} from '../../../protocol/schemas/ws.ts'
+import { isChangeMessage } from '../../services/account-feed.ts'
+import { toChange } from '../../services/changes.ts'
+import { changesAfter } from '../../store/changes.ts'
+
+/** Changes read from the log per query while catching a socket up. */
+const CATCH_UP_PAGE = 500
+
+export const websocketRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/sync/ws', { websocket: true, schema: { hide: true } }, (socket, request) => {
+    const { accountId } = request.device
+    /** Null until hello; then the seq of the last change sent. */
+    let cursor: number | null = null
+    // Every send goes through one chain, so catch-up and live pushes never interleave.
+    let chain: Promise<void> = Promise.resolve()
+    const enqueue = (step: () => Promise<void> | void) => {
+      chain = chain.then(step).catch((err) => {
+        request.log.warn({ err }, 'websocket push failed; closing')
+        socket.close(1011, 'push failed')
+      })
+    }
+    const send = (message: ServerMessage) => sendIfOpen(socket, encodeMessage(message))
+
+    const catchUp = async () => {
+      for (;;) {
+        const page = await changesAfter(app.db, accountId, cursor!, CATCH_UP_PAGE)
+        for (const change of page.changes) send({ type: 'change', change: toChange(change) })
+        cursor = page.cursor
+        if (!page.hasMore) return
+      }
+    }
+
+    const watching = app.feed.watch(accountId, (message, raw) => {
+      enqueue(async () => {
+        if (cursor === null) return // not caught up yet: the hello's catch-up reads it
+        if (!isChangeMessage(message)) return sendIfOpen(socket, raw)
+        if (message.change.seq <= cursor) return
+        if (message.change.seq === cursor + 1) {
+          cursor = message.change.seq
+          return sendIfOpen(socket, raw)
+        }
+        await catchUp()
+      })
+    })
+
+    socket.on('message', (data: Buffer) => {
+      enqueue(async () => {
+        let hello: ReturnType<typeof parseClientMessage>
+        try {
+          hello = parseClientMessage(data)
+        } catch (err) {
+          if (!isCloudsyncError(err)) throw err
+          return send({ type: 'error', error: err.toJSON().error })
+        }
+        // Subscribed before the catch-up read: nothing committed meanwhile is lost.
+        await watching
+        cursor = hello.cursor
+        await catchUp()
+        send({ type: 'ready', cursor })
+      })
+    })
+
+    socket.on('close', () => {
+      void watching.then((stop) => stop())
+    })
+  })
+}
+
+function sendIfOpen(socket: WebSocket, text: string): void {
+  if (socket.readyState === socket.OPEN) socket.send(text)
+}

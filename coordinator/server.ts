@@ -1,0 +1,43 @@
+/**
+ * Starts a coordinator: `node coordinator/server.ts`. With no configuration it runs on
+ * the embedded defaults (PGlite, local blobs and its key under ./cloudsync-data, the
+ * in-process bus) on port 8080, and prints where it listens.
+ */
+import { buildApp } from './app.ts'
+import { type Config, ConfigError, loadConfig } from './config.ts'
+
+export async function startServer(
+  config: Config,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const app = await buildApp(config)
+  const url = await app.listen({ host: config.host, port: config.port })
+  return { url, close: () => app.close() }
+}
+
+async function main(): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig(process.env, { port: 8080, dataDir: './cloudsync-data' })
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`${err.message}\n`)
+    process.exit(2)
+  }
+  const { url, close } = await startServer(config)
+  const backends = [
+    config.databaseUrl ? 'Postgres' : `PGlite in ${config.dataDir}`,
+    config.redisUrl ? 'Redis bus' : 'in-process bus',
+    config.s3 ? `S3 bucket ${config.s3.bucket}` : `local blobs in ${config.dataDir}`,
+  ]
+  process.stdout.write(`cloudsync coordinator listening on ${url} (${backends.join(', ')})\n`)
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
+    })
+  }
+}
+
+if (import.meta.main) await main()

@@ -1,0 +1,110 @@
+/**
+ * What an upload still lacks, and where to put it. The store's chunk index says which
+ * chunks the account may already reference; for the rest, the blob store is asked
+ * (head), because a device may have PUT bytes the index has not heard of yet (the upload
+ * ran, the coordinator restarted before complete). Bytes found there with the right size
+ * are registered, so resuming re-sends only what never arrived.
+ */
+import { CloudsyncError } from '../../protocol/errors.ts'
+import type { ManifestChunk } from '../../protocol/manifest.ts'
+import type { ChunkUpload } from '../../protocol/schemas/files.ts'
+import type { BlobStore } from '../blobs/index.ts'
+import type { Db } from '../store/index.ts'
+import { markChunksPresent, missingChunks, type UploadSession } from '../store/sessions.ts'
+
+/** HEADs in flight at once: enough to hide S3 latency, few enough not to be throttled. */
+const HEAD_CONCURRENCY = 32
+
+/** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}
+
+export interface Probe {
+  /** Distinct chunk ids whose bytes are stored with the manifest's size. */
+  present: string[]
+  /** Indexes whose stored bytes have another size than the manifest says. */
+  wrongSize: { index: number; stored: number; expected: number }[]
+}
+
+/** Asks the blob store (read only) about the chunks at `indexes` of a manifest. */
+export async function probeBlobs(
+  blobs: BlobStore,
+  chunks: readonly ManifestChunk[],
+  indexes: readonly number[],
+): Promise<Probe> {
+  // One HEAD per distinct chunk id: a file may repeat a chunk.
+  const firstIndex = new Map<string, number>()
+  for (const index of indexes) {
+    const id = chunks[index]!.id
+    if (!firstIndex.has(id)) firstIndex.set(id, index)
+  }
+  const ids = [...firstIndex.keys()]
+  const heads = await mapLimit(ids, HEAD_CONCURRENCY, (id) => blobs.head(id))
+  const probe: Probe = { present: [], wrongSize: [] }
+  ids.forEach((id, i) => {
+    const head = heads[i]
+    if (!head) return
+    const index = firstIndex.get(id)!
+    const expected = chunks[index]!.cipherSize
+    if (head.size === expected) probe.present.push(id)
+    else probe.wrongSize.push({ index, stored: head.size, expected })
+  })
+  return probe
+}
+
+/**
+ * Registers the session's chunks that are in the blob store though the index lacks them,
+ * and answers the indexes still missing. Stored bytes of another size are CHUNK_CORRUPT.
+ */
+export async function reconcileChunks(
+  db: Db,
+  blobs: BlobStore,
+  session: UploadSession,
+  now: Date,
+): Promise<number[]> {
+  const missing = await missingChunks(db, session)
+  if (missing.length === 0) return missing
+  const probe = await probeBlobs(blobs, session.manifest.chunks, missing)
+  assertSizesAgree(probe.wrongSize)
+  if (probe.present.length === 0) return missing
+  return markChunksPresent(db, session, probe.present, now)
+}
+
+/** Presigned PUTs for the given indexes, carrying the chunk's checksum where supported. */
+export async function presignUploads(
+  blobs: BlobStore,
+  session: UploadSession,
+  indexes: readonly number[],
+  expiresInSeconds: number,
+): Promise<ChunkUpload[]> {
+  return mapLimit(indexes, HEAD_CONCURRENCY, async (index) => {
+    const chunk = session.manifest.chunks[index]!
+    const put = await blobs.presignPut(chunk.id, { size: chunk.cipherSize, expiresInSeconds })
+    return { index, url: put.url, method: 'PUT' as const, headers: put.headers }
+  })
+}
+
+/** A manifest whose sizes contradict bytes already stored under those ids is a lie. */
+export function assertSizesAgree(wrongSize: Probe['wrongSize']): void {
+  const first = wrongSize[0]
+  if (!first) return
+  throw new CloudsyncError(
+    'CHUNK_CORRUPT',
+    `chunks[${first.index}] is stored with ${first.stored} bytes, but the manifest says cipherSize ${first.expected}`,
+    { field: `chunks[${first.index}].cipherSize`, indexes: wrongSize.map((w) => w.index) },
+  )
+}

@@ -1,0 +1,82 @@
+/** Reading files: store records to the protocol's shapes, and presigned downloads. */
+
+import type { FastifyInstance } from 'fastify'
+import { CloudsyncError } from '../../protocol/errors.ts'
+import type { DownloadResponse, FileMetadata, FileSummary } from '../../protocol/schemas/files.ts'
+import {
+  type FileRecord,
+  getFile,
+  getFileVersion,
+  type FileSummary as StoredSummary,
+} from '../store/files.ts'
+import { mapLimit } from './chunk-presence.ts'
+
+export function toSummary(f: StoredSummary): FileSummary {
+  return {
+    fileId: f.id,
+    path: f.path,
+    version: f.version,
+    size: f.size,
+    hash: f.hash,
+    deviceId: f.deviceId,
+    updatedAt: f.updatedAt.toISOString(),
+    deleted: f.deleted,
+  }
+}
+
+export function toMetadata(f: FileRecord): FileMetadata {
+  return { ...toSummary(f), chunks: f.manifest.chunks }
+}
+
+/** The account's file, deleted or not; another account's file reads as no file. */
+export async function ownFile(
+  app: FastifyInstance,
+  accountId: string,
+  fileId: string,
+): Promise<FileRecord> {
+  const file = await getFile(app.db, accountId, fileId)
+  if (!file) throw new CloudsyncError('NOT_FOUND', `No file ${fileId}`, { fileId })
+  return file
+}
+
+/** Presigned GETs for every chunk of the current version, or of `version` when named. */
+export async function downloadFile(
+  app: FastifyInstance,
+  accountId: string,
+  fileId: string,
+  version: number | undefined,
+): Promise<DownloadResponse> {
+  const file = await ownFile(app, accountId, fileId)
+  let manifest = file.manifest
+  let chosen = file.version
+  if (version !== undefined && version !== file.version) {
+    const old = await getFileVersion(app.db, accountId, fileId, version)
+    if (!old) {
+      throw new CloudsyncError('NOT_FOUND', `${file.path} has no version ${version}`, {
+        field: 'version',
+        currentVersion: file.version,
+      })
+    }
+    manifest = old.manifest
+    chosen = version
+  } else if (file.deleted && version === undefined) {
+    throw new CloudsyncError('GONE', `${file.path} was deleted; name a version to fetch it`, {
+      fileId,
+      version: file.version,
+    })
+  }
+  const expiresInSeconds = app.config.presignTtlSeconds
+  const signed = await mapLimit(manifest.chunks, 32, (c) =>
+    app.blobs.presignGet(c.id, { expiresInSeconds }),
+  )
+  const expiresMs = Math.min(
+    app.now().getTime() + expiresInSeconds * 1000,
+    ...signed.map((s) => s.expiresAt.getTime()),
+  )
+  return {
+    fileId,
+    version: chosen,
+    chunks: manifest.chunks.map((c, i) => ({ index: c.index, id: c.id, url: signed[i]!.url })),
+    expiresAt: new Date(expiresMs).toISOString(),
+  }
+}

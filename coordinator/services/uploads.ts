@@ -1,0 +1,181 @@
+/**
+ * Opening and resuming uploads (issue 3, "Upload"). Init checks everything it can before
+ * writing anything, so a refused request leaves no session behind; then it records the
+ * session, answers the chunks the store lacks with presigned PUTs, and tells the
+ * account's online devices that an upload began (streaming sync: LAN peers may pull
+ * chunks from the uploader before the cloud has them).
+ */
+
+import type { FastifyInstance } from 'fastify'
+import { CHUNK_SIZE_CEILING } from '../../protocol/constants.ts'
+import { CloudsyncError } from '../../protocol/errors.ts'
+import { type Manifest, validateManifest } from '../../protocol/manifest.ts'
+import { validatePath } from '../../protocol/paths.ts'
+import type {
+  UploadInitRequest,
+  UploadInitResponse,
+  UploadStatusResponse,
+} from '../../protocol/schemas/files.ts'
+import type { AuthDevice } from '../plugins/auth.ts'
+import { accountDomain, GLOBAL_DOMAIN } from '../store/accounts.ts'
+import { findChunks } from '../store/chunks.ts'
+import { getFileByPath } from '../store/files.ts'
+import {
+  createSession,
+  getSession,
+  markChunksPresent,
+  type UploadBase,
+  type UploadSession,
+} from '../store/sessions.ts'
+import { assertSizesAgree, presignUploads, probeBlobs, reconcileChunks } from './chunk-presence.ts'
+
+const encoder = new TextEncoder()
+
+/** A path the account may write: protocol rules plus this coordinator's length limit. */
+export function checkPath(app: FastifyInstance, raw: string, field = 'path'): string {
+  const path = validatePath(raw)
+  const bytes = encoder.encode(path).length
+  if (bytes > app.config.limits.maxPathBytes) {
+    throw new CloudsyncError(
+      'INVALID_PATH',
+      `${field} is ${bytes} bytes long; this coordinator allows ${app.config.limits.maxPathBytes}`,
+      { field },
+    )
+  }
+  return path
+}
+
+export function domainOf(app: FastifyInstance, accountId: string): string {
+  return app.config.dedupDomain === 'global' ? GLOBAL_DOMAIN : accountDomain(accountId)
+}
+
+export async function initUpload(
+  app: FastifyInstance,
+  device: AuthDevice,
+  body: UploadInitRequest,
+): Promise<UploadInitResponse> {
+  const { accountId } = device
+  const path = checkPath(app, body.path)
+  const { limits } = app.config
+  const manifest: Manifest = validateManifest(
+    { size: body.size, hash: body.hash, chunks: body.chunks },
+    {
+      maxFileSize: limits.maxFileSize,
+      maxChunks: limits.maxChunks,
+      maxChunkSize: CHUNK_SIZE_CEILING,
+    },
+  )
+  const base = await resolveBase(app, accountId, path, body.baseVersion)
+  const domain = domainOf(app, accountId)
+
+  // Read-only dedup first (index, then blob store), so bad sizes refuse before any write.
+  const ids = [...new Set(manifest.chunks.map((c) => c.id))]
+  const known = await findChunks(app.db, domain, accountId, ids)
+  const unknown = manifest.chunks.filter((c) => !known.has(c.id)).map((c) => c.index)
+  const probe = await probeBlobs(app.blobs, manifest.chunks, unknown)
+  assertSizesAgree(probe.wrongSize)
+
+  const now = app.now()
+  const created = await createSession(app.db, {
+    accountId,
+    deviceId: device.deviceId,
+    domain,
+    path,
+    base,
+    manifest,
+    now,
+    ttlMs: app.config.uploadSessionTtlMs,
+  })
+  const { session } = created
+  const missing =
+    probe.present.length > 0
+      ? await markChunksPresent(app.db, session, probe.present, now)
+      : created.missing
+  app.metrics.uploadsInitiated.inc()
+  app.metrics.chunksRequested.inc(missing.length)
+  await announcePending(app, session)
+  return {
+    sessionId: session.id,
+    missing,
+    uploads: await presignUploads(app.blobs, session, missing, app.config.presignTtlSeconds),
+    expiresAt: session.expiresAt.toISOString(),
+  }
+}
+
+/**
+ * What the upload was based on. A base newer than the file's current version cannot
+ * come from this coordinator: refused. An older one is fine: the upload wins the path and
+ * the version it did not see becomes a conflict copy at complete.
+ */
+async function resolveBase(
+  app: FastifyInstance,
+  accountId: string,
+  path: string,
+  baseVersion: number | null,
+): Promise<UploadBase | null> {
+  if (baseVersion === null) return null
+  const current = await getFileByPath(app.db, accountId, path)
+  if (current && baseVersion > current.version) {
+    throw new CloudsyncError(
+      'STALE_BASE',
+      `baseVersion ${baseVersion} is newer than ${path}'s current version ${current.version}`,
+      { field: 'baseVersion', fileId: current.id, currentVersion: current.version },
+    )
+  }
+  // Pinning the file id keeps a different file created later at this path from passing
+  // for the base. Without a live file (deleted meanwhile), the store finds it by path.
+  return { fileId: current?.id ?? null, version: baseVersion }
+}
+
+async function announcePending(app: FastifyInstance, session: UploadSession): Promise<void> {
+  try {
+    await app.feed.publish(session.accountId, {
+      type: 'pending',
+      sessionId: session.id,
+      path: session.path,
+      deviceId: session.deviceId,
+      manifest: session.manifest,
+      expiresAt: session.expiresAt.toISOString(),
+    })
+    app.metrics.published.inc({ type: 'pending' })
+  } catch (err) {
+    app.log.warn({ err, sessionId: session.id }, 'pending notice not published')
+  }
+}
+
+/** The session of the caller's account, uploaded by the caller; NOT_FOUND/FORBIDDEN else. */
+export async function ownSession(
+  app: FastifyInstance,
+  device: AuthDevice,
+  sessionId: string,
+): Promise<UploadSession> {
+  // Scoped by account: another account's session is indistinguishable from none.
+  const session = await getSession(app.db, device.accountId, sessionId)
+  if (!session) throw new CloudsyncError('NOT_FOUND', `No upload session ${sessionId}`)
+  if (session.deviceId !== device.deviceId) {
+    throw new CloudsyncError('FORBIDDEN', 'The upload session belongs to another device')
+  }
+  return session
+}
+
+/** Resume: what is still missing (the blob store is asked again) and fresh URLs. */
+export async function uploadStatus(
+  app: FastifyInstance,
+  device: AuthDevice,
+  sessionId: string,
+): Promise<UploadStatusResponse> {
+  const session = await ownSession(app, device, sessionId)
+  const now = app.now()
+  const expiresAt = session.expiresAt.toISOString()
+  const done = { sessionId, missing: [], uploads: [], expiresAt }
+  if (session.state === 'committed') return { ...done, state: 'committed' }
+  if (session.state === 'expired' || session.expiresAt <= now) return { ...done, state: 'expired' }
+  const missing = await reconcileChunks(app.db, app.blobs, session, now)
+  return {
+    sessionId,
+    missing,
+    uploads: await presignUploads(app.blobs, session, missing, app.config.presignTtlSeconds),
+    expiresAt,
+    state: 'open',
+  }
+}
