@@ -140,7 +140,7 @@ export class SwarmDownload {
         continue
       }
       this.#queue.splice(i, 1)
-      yield { id, error: finalError(id, this.#attempts.get(id) ?? []) }
+      yield { id, error: finalError(id, this.#attempts.get(id) ?? [], this.#excluded.size) }
     }
   }
 
@@ -214,9 +214,13 @@ const SEVERITY = ['CHUNK_CORRUPT', 'FORBIDDEN', 'BUSY', 'NOT_FOUND'] as const
  * bytes before a refusal before a transient failure before a plain miss), with every
  * attempt in the details.
  */
-function finalError(id: string, attempts: readonly Attempt[]): CloudsyncError {
+function finalError(id: string, attempts: readonly Attempt[], dropped: number): CloudsyncError {
   if (attempts.length === 0) {
-    return new CloudsyncError('NOT_FOUND', `No peer to ask for chunk ${id}`, { id, attempts: [] })
+    const why = dropped > 0 ? ` (${dropped} dropped after failures)` : ''
+    return new CloudsyncError('NOT_FOUND', `No peer left to ask for chunk ${id}${why}`, {
+      id,
+      attempts: [],
+    })
   }
   const rank = (a: Attempt) => {
     const i = SEVERITY.indexOf(a.error.code as (typeof SEVERITY)[number])
