@@ -3,7 +3,7 @@
  * tests call `app.inject()`). Infrastructure plugins first, then the route groups.
  */
 
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { BlobStore } from './blobs/index.ts'
@@ -34,19 +34,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const app = Fastify({
     logger: { level: config.logLevel },
     bodyLimit: config.limits.bodyLimit,
-    ajv: {
-      customOptions: {
-        // Fastify's default strips unknown fields silently; the protocol rejects them.
-        removeAdditional: false,
-        // Query strings arrive as text: "5" must pass as the integer 5, nothing looser.
-        coerceTypes: 'array',
-        useDefaults: true,
-        allErrors: false,
-      },
-    },
     // Devices retry on a dropped connection; a hung one must not hold a socket for ever.
     requestTimeout: 120_000,
   }).withTypeProvider<TypeBoxTypeProvider>()
+  // TypeBox checks requests instead of Fastify's default Ajv, which would strip unknown
+  // fields silently (removeAdditional) and coerce body types for every part ("350" -> 350,
+  // and 0 -> null in a `Version | null` union). Here bodies are checked as sent, extra
+  // fields are refused, and only query strings and params (text by nature) are converted.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler)
 
   await app.register(errorsPlugin)
   await app.register(backendsPlugin, {

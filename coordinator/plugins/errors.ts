@@ -11,6 +11,7 @@ import { validatePath } from '../../protocol/paths.ts'
 interface AjvError {
   instancePath: string
   keyword: string
+  schemaPath?: string
   message?: string
   params: Record<string, unknown>
 }
@@ -40,10 +41,21 @@ function toCloudsyncError(err: FastifyError, request: FastifyRequest): Cloudsync
   return undefined
 }
 
-/** `/chunks/3/size` + params -> `chunks[3].size`, naming an extra or missing property. */
+/**
+ * `/chunks/3/size` + params -> `chunks[3].size`, naming an extra or missing property
+ * (TypeBox lists them in arrays; Ajv, as a fallback, names one).
+ */
 export function fieldOf(error: AjvError): string {
   const parts = error.instancePath.split('/').filter(Boolean)
-  const named = error.params.additionalProperty ?? error.params.missingProperty
+  const p = error.params as Record<string, unknown>
+  const named = [
+    p.additionalProperties,
+    p.requiredProperties,
+    p.additionalProperty,
+    p.missingProperty,
+  ]
+    .flat()
+    .find((n) => typeof n === 'string')
   if (typeof named === 'string') parts.push(named)
   return parts
     .map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`))
@@ -68,12 +80,15 @@ function fromValidation(
       if (isCloudsyncError(err)) return new CloudsyncError('INVALID_PATH', err.message, { field })
     }
   }
-  const reason =
-    first.keyword === 'additionalProperties'
-      ? 'is not allowed (unknown field)'
-      : first.keyword === 'required'
-        ? 'is required'
-        : (first.message ?? 'is invalid')
+  // TypeBox reports an unknown field first as "schema is false" at the field itself.
+  const unknownField =
+    first.keyword === 'additionalProperties' ||
+    (first.keyword === 'boolean' && first.schemaPath?.endsWith('/additionalProperties'))
+  const reason = unknownField
+    ? 'is not allowed (unknown field)'
+    : first.keyword === 'required'
+      ? 'is required'
+      : (first.message ?? 'is invalid')
   const where = field ? `${context}.${field}` : context
   return new CloudsyncError('INVALID_INPUT', `Invalid ${where}: ${reason}`, { field, in: context })
 }
