@@ -22,6 +22,8 @@ const RATE_WEIGHT = 0.3
 /** Per-peer counters and a receive-rate estimate, kept for the life of a SwarmSource. */
 export class PeerStats {
   readonly #peers = new Map<string, PeerCounters>()
+  /** Peers whose last request broke (unreachable, dropped, timed out, lied), until when. */
+  readonly #downUntil = new Map<string, number>()
 
   #of(peerId: string): PeerCounters {
     let counters = this.#peers.get(peerId)
@@ -63,6 +65,19 @@ export class PeerStats {
       counters.bytesPerSecond === undefined
         ? rate
         : counters.bytesPerSecond * (1 - RATE_WEIGHT) + rate * RATE_WEIGHT
+  }
+
+  /** Leaves a failed peer out of new requests for a while instead of paying its timeout again. */
+  markDown(peerId: string, forMs: number): void {
+    this.#downUntil.set(peerId, performance.now() + forMs)
+  }
+
+  isDown(peerId: string): boolean {
+    const until = this.#downUntil.get(peerId)
+    if (until === undefined) return false
+    if (performance.now() < until) return true
+    this.#downUntil.delete(peerId)
+    return false
   }
 
   rateOf(peerId: string): number | undefined {

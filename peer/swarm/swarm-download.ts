@@ -1,10 +1,18 @@
 import { CloudsyncError } from '../../protocol/errors.ts'
 import type { ChunkResult } from '../chunk-source.ts'
 import { type PeerChunkResult, requestChunks } from './chunk-client.ts'
+import type { PeerSlots } from './peer-slots.ts'
 import type { PeerStats } from './peer-stats.ts'
 import type { SwarmDownloadSettings, SwarmPeer } from './swarm-source.ts'
 
-type Event = (PeerChunkResult & { peerId: string }) | { done: string; bytes: number; ms: number }
+type Event = PeerChunkResult & { peerId: string }
+
+/** What every download of one SwarmSource shares: counters, rates, down peers, slots. */
+export interface SwarmShared {
+  stats: PeerStats
+  slots: PeerSlots
+  peers: () => readonly SwarmPeer[]
+}
 
 interface Attempt {
   peerId: string
@@ -16,29 +24,24 @@ interface Attempt {
  * few requests of a few chunks in flight per peer. An id a peer could not deliver goes back
  * to the front of the queue for a peer that has not tried it yet; once every usable peer
  * has tried, the id fails with the most telling of their errors. A peer whose stream broke,
- * timed out, refused us or sent wrong bytes is not asked again in this call.
+ * timed out, refused us or sent wrong bytes is not asked again in this call, nor by any
+ * call for `downPeerBackoffMs`.
  */
 export class SwarmDownload {
   readonly #settings: SwarmDownloadSettings
+  readonly #shared: SwarmShared
   readonly #stats: PeerStats
-  readonly #peers: () => readonly SwarmPeer[]
   readonly #queue: string[]
   readonly #attempts = new Map<string, Attempt[]>()
   readonly #excluded = new Set<string>()
-  readonly #inflight = new Map<string, number>()
   readonly #events: Event[] = []
   #wake: (() => void) | undefined
   readonly #stop = new AbortController()
 
-  constructor(
-    settings: SwarmDownloadSettings,
-    stats: PeerStats,
-    peers: () => readonly SwarmPeer[],
-    ids: readonly string[],
-  ) {
+  constructor(settings: SwarmDownloadSettings, shared: SwarmShared, ids: readonly string[]) {
     this.#settings = settings
-    this.#stats = stats
-    this.#peers = peers
+    this.#shared = shared
+    this.#stats = shared.stats
     this.#queue = [...new Set(ids)]
   }
 
@@ -50,6 +53,8 @@ export class SwarmDownload {
       this.#wake?.()
     }
     signal?.addEventListener('abort', onAbort, { once: true })
+    // A slot freed by any download of this source may let this one send its next request.
+    const unsubscribe = this.#shared.slots.subscribe(() => this.#wake?.())
     try {
       while (outstanding > 0) {
         signal?.throwIfAborted()
@@ -61,10 +66,7 @@ export class SwarmDownload {
         if (outstanding === 0) break
         const event = await this.#nextEvent()
         if (!event) continue
-        if ('done' in event) {
-          this.#inflight.set(event.done, (this.#inflight.get(event.done) ?? 1) - 1)
-          this.#stats.sample(event.done, event.bytes, event.ms)
-        } else if (event.bytes) {
+        if (event.bytes) {
           this.#stats.received(event.peerId, event.bytes.length)
           outstanding--
           yield { id: event.id, bytes: event.bytes }
@@ -73,6 +75,7 @@ export class SwarmDownload {
         }
       }
     } finally {
+      unsubscribe()
       signal?.removeEventListener('abort', onAbort)
       // Whatever is still in flight (the caller stopped early or aborted) is cancelled.
       this.#stop.abort(new Error('download finished'))
@@ -85,13 +88,18 @@ export class SwarmDownload {
     attempts.push({ peerId, error })
     this.#attempts.set(id, attempts)
     if (peerFailed || error.code === 'FORBIDDEN' || error.code === 'CHUNK_CORRUPT') {
+      if (!this.#excluded.has(peerId))
+        this.#stats.markDown(peerId, this.#settings.downPeerBackoffMs)
       this.#excluded.add(peerId)
     }
     this.#queue.unshift(id)
   }
 
   #usable(): SwarmPeer[] {
-    return this.#stats.fastestFirst(this.#peers().filter((p) => !this.#excluded.has(p.peerId)))
+    const usable = this.#shared
+      .peers()
+      .filter((p) => !this.#excluded.has(p.peerId) && !this.#stats.isDown(p.peerId))
+    return this.#stats.fastestFirst(usable)
   }
 
   #tried(id: string, peerId: string): boolean {
@@ -108,7 +116,7 @@ export class SwarmDownload {
       const rate = this.#rate(peer)
       const slow = rate !== undefined && best !== undefined && rate * 4 < best
       const slots = slow ? 1 : this.#settings.requestsPerPeer
-      while ((this.#inflight.get(peer.peerId) ?? 0) < slots) {
+      while (this.#shared.slots.used(peer.peerId) < slots) {
         const ids = this.#take(peer.peerId)
         if (ids.length === 0) break
         this.#launch(peer, ids)
@@ -146,7 +154,7 @@ export class SwarmDownload {
 
   #launch(peer: SwarmPeer, ids: string[]): void {
     const { peerId } = peer
-    this.#inflight.set(peerId, (this.#inflight.get(peerId) ?? 0) + 1)
+    this.#shared.slots.take(peerId)
     this.#stats.requested(peerId)
     const deadline = new AbortController()
     const ms = this.#settings.requestTimeoutMs
@@ -164,7 +172,12 @@ export class SwarmDownload {
     const pending = new Set(ids)
     const run = async () => {
       try {
-        const stream = await this.#settings.openStream(peer, signal)
+        // Nothing comes back from a black-holed address: bound the dial like a silence.
+        const dialSignal = AbortSignal.any([
+          signal,
+          AbortSignal.timeout(this.#settings.idleTimeoutMs),
+        ])
+        const stream = await this.#settings.openStream(peer, dialSignal)
         const results = requestChunks(stream, this.#settings.identity, peerId, ids, {
           signal,
           idleTimeoutMs: this.#settings.idleTimeoutMs,
@@ -184,7 +197,8 @@ export class SwarmDownload {
         for (const id of pending) this.#push({ id, error, peerFailed: true, peerId })
       } finally {
         clearTimeout(timer)
-        this.#push({ done: peerId, bytes, ms: performance.now() - started })
+        this.#stats.sample(peerId, bytes, performance.now() - started)
+        this.#shared.slots.release(peerId)
       }
     }
     void run()

@@ -3,6 +3,7 @@ import { CloudsyncError } from '../../protocol/errors.ts'
 import type { ChunkFetchOptions, ChunkResult, ChunkSource } from '../chunk-source.ts'
 import { DEFAULT_IDLE_TIMEOUT_MS } from './chunk-client.ts'
 import type { SwarmIdentity } from './identity.ts'
+import { PeerSlots } from './peer-slots.ts'
 import { type PeerCounters, PeerStats } from './peer-stats.ts'
 import { SwarmDownload } from './swarm-download.ts'
 
@@ -27,8 +28,10 @@ export interface SwarmSourceInit {
   chunksPerRequest?: number
   /** A whole request (dial, hello, every chunk in it) must finish within this. */
   requestTimeoutMs?: number
-  /** A request fails when the peer sends nothing for this long. */
+  /** A request (or a dial) fails when the peer sends nothing for this long. */
   idleTimeoutMs?: number
+  /** A peer whose request broke is left out of new requests for this long. */
+  downPeerBackoffMs?: number
 }
 
 export type SwarmDownloadSettings = Required<
@@ -40,6 +43,7 @@ export type SwarmDownloadSettings = Required<
     | 'chunksPerRequest'
     | 'requestTimeoutMs'
     | 'idleTimeoutMs'
+    | 'downPeerBackoffMs'
   >
 >
 
@@ -47,6 +51,7 @@ export const DEFAULT_REQUESTS_PER_PEER = 3
 export const DEFAULT_CHUNKS_PER_REQUEST = 2
 /** Two chunks of up to 16 MiB at a slow 1 MB/s, with room to spare. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
+export const DEFAULT_DOWN_PEER_BACKOFF_MS = 5_000
 
 /**
  * Chunks from the account's other devices over libp2p. Every chunk is verified against
@@ -58,6 +63,7 @@ export class SwarmSource implements ChunkSource {
   readonly name = 'swarm'
   readonly #settings: SwarmDownloadSettings
   readonly #stats = new PeerStats()
+  readonly #slots = new PeerSlots()
   #peers: readonly SwarmPeer[] = []
 
   constructor(init: SwarmSourceInit) {
@@ -68,6 +74,7 @@ export class SwarmSource implements ChunkSource {
       chunksPerRequest: init.chunksPerRequest ?? DEFAULT_CHUNKS_PER_REQUEST,
       requestTimeoutMs: init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       idleTimeoutMs: init.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      downPeerBackoffMs: init.downPeerBackoffMs ?? DEFAULT_DOWN_PEER_BACKOFF_MS,
     }
     this.setPeers(init.peers ?? [])
   }
@@ -96,7 +103,8 @@ export class SwarmSource implements ChunkSource {
   }
 
   getMany(ids: readonly string[], options: ChunkFetchOptions = {}): AsyncIterable<ChunkResult> {
-    const download = new SwarmDownload(this.#settings, this.#stats, () => this.#peers, ids)
+    const shared = { stats: this.#stats, slots: this.#slots, peers: () => this.#peers }
+    const download = new SwarmDownload(this.#settings, shared, ids)
     return download.run(options.signal)
   }
 }

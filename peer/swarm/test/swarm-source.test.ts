@@ -144,4 +144,39 @@ describe('swarming over several peers', () => {
     })
     expect((await first).frames.some((f) => f.kind === 'body')).toBe(true)
   })
+
+  it('many concurrent get() calls keep each peer at its request limit', async () => {
+    let reading = 0
+    let most = 0
+    const [server] = await start({
+      provider: (map) => ({
+        read: async (id) => {
+          most = Math.max(most, ++reading)
+          await sleep(5)
+          reading--
+          return map.get(id)
+        },
+      }),
+    })
+    for (const c of file) server!.chunks.set(c.id, c.bytes)
+    const swarm = swarmOf(downloader, [server!], { requestsPerPeer: 2, chunksPerRequest: 1 })
+    const got = await Promise.all(ids.map((id) => swarm.get(id)))
+    for (const [i, bytes] of got.entries())
+      expect(Buffer.from(bytes).equals(file[i]!.bytes)).toBe(true)
+    expect(most).toBeLessThanOrEqual(2)
+    expect(swarm.counters()[0]?.requests).toBe(file.length)
+  })
+
+  it('an unreachable peer is skipped, and not dialled again while it is marked down', async () => {
+    const [gone, fine] = await start({}, {})
+    for (const c of file) fine!.chunks.set(c.id, c.bytes)
+    await gone!.node.stop()
+    const swarm = swarmOf(downloader, [gone!, fine!], { idleTimeoutMs: 1_000 })
+    expectAllCorrect(await collect(swarm.getMany(ids)))
+    const goneCounters = () => swarm.counters().find((c) => c.peerId === gone!.peerId)!
+    expect(goneCounters().failures.BUSY).toBeGreaterThan(0)
+    const requests = goneCounters().requests
+    expectAllCorrect(await collect(swarm.getMany(ids)))
+    expect(goneCounters().requests).toBe(requests)
+  })
 })
