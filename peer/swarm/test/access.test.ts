@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generateCoordinatorKeys } from '../../../protocol/certificates.ts'
+import { generateCoordinatorKeys, issueCertificate } from '../../../protocol/certificates.ts'
 import {
   type Account,
   certify,
@@ -76,6 +76,19 @@ describe('who may fetch chunks', () => {
   it("refuses a member's certificate presented from another peer id", async () => {
     const stolen = helloWith(member.identity.certificate)
     const { frames } = await rawRequest(stranger, server, stolen, [chunk.id])
+    refusedEverything(frames)
+  })
+
+  it('refuses an expired certificate of a member', async () => {
+    const expired = issueCertificate(
+      {
+        ...member.identity.certificate.payload,
+        issuedAt: Date.now() - 60_000,
+        expiresAt: Date.now() - 1_000,
+      },
+      account.keys.privateKey,
+    )
+    const { frames } = await rawRequest(member, server, helloWith(expired), [chunk.id])
     refusedEverything(frames)
   })
 

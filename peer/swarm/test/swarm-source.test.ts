@@ -179,4 +179,16 @@ describe('swarming over several peers', () => {
     expectAllCorrect(await collect(swarm.getMany(ids)))
     expect(goneCounters().requests).toBe(requests)
   })
+
+  it('a caller abort in mid-transfer ends getMany at once with the caller reason', async () => {
+    const [server] = await start({ provider: slowly(400) })
+    for (const c of file) server!.chunks.set(c.id, c.bytes)
+    const swarm = swarmOf(downloader, [server!])
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(new Error('user cancelled')), 50)
+    const started = Date.now()
+    const error = await collect(swarm.getMany(ids, { signal: controller.signal })).catch((e) => e)
+    expect((error as Error).message).toBe('user cancelled')
+    expect(Date.now() - started).toBeLessThan(300)
+  })
 })

@@ -1,0 +1,28 @@
+/** The device's libp2p swarm: the node, the chunk service it runs, and the swarm ChunkSource. */
+
+export {
+  type ChunkProvider,
+  ChunkService,
+  type ChunkServiceCounters,
+  type ChunkServiceInit,
+  chunkService,
+} from './chunk-service.ts'
+export type { SwarmIdentity } from './identity.ts'
+export {
+  chunkStreamOpener,
+  createSwarmNode,
+  decodeNodeKey,
+  encodeNodeKey,
+  generateNodeKey,
+  nodeAddresses,
+  peerIdOf,
+  type SwarmNode,
+  type SwarmNodeInit,
+} from './node.ts'
+export type { PeerCounters } from './peer-stats.ts'
+export {
+  type OpenChunkStream,
+  type SwarmPeer,
+  SwarmSource,
+  type SwarmSourceInit,
+} from './swarm-source.ts'
