@@ -9,6 +9,7 @@ import { CloudsyncError } from '../../protocol/errors.ts'
 import type { ManifestChunk } from '../../protocol/manifest.ts'
 import type { ChunkUpload } from '../../protocol/schemas/files.ts'
 import type { BlobStore } from '../blobs/index.ts'
+import { MAY_REFERENCE } from '../store/chunks.ts'
 import type { Db } from '../store/index.ts'
 import { markChunksPresent, missingChunks, type UploadSession } from '../store/sessions.ts'
 
@@ -41,17 +42,24 @@ export interface Probe {
 }
 
 /**
- * Of `ids`, those the index holds under another dedup domain. Blob keys are bare chunk
- * ids, so bytes found in the blob store may be another account's: finding them there
- * proves nothing about this account (knowing a hash must not be enough to reference the
- * bytes, the "Dropship" attack). Such chunks stay missing for this account.
- * (A store query; it belongs in store/chunks.ts.)
+ * Of `ids`, those indexed in a way this account may not reference: under another domain,
+ * or in the shared global domain without the account's proven access. Blob keys are bare
+ * chunk ids, so bytes found in the blob store may be another account's: finding them
+ * there proves nothing about this account (knowing a hash must not be enough to reference
+ * the bytes, the "Dropship" attack). Such chunks stay missing until a proof-of-possession
+ * challenge (not built yet) grants access. (A store query; it belongs in store/chunks.ts.)
  */
-async function indexedElsewhere(db: Db, domain: string, ids: string[]): Promise<Set<string>> {
+async function indexedElsewhere(
+  db: Db,
+  domain: string,
+  accountId: string,
+  ids: string[],
+): Promise<Set<string>> {
   if (ids.length === 0) return new Set()
   const { rows } = await db.query<{ id: string }>(
-    'SELECT DISTINCT id FROM chunks WHERE id = ANY($1::text[]) AND domain <> $2',
-    [ids, domain],
+    `SELECT DISTINCT c.id FROM chunks c
+     WHERE c.id = ANY($3::text[]) AND NOT (c.domain = $1 AND ${MAY_REFERENCE})`,
+    [domain, accountId, ids],
   )
   return new Set(rows.map((r) => r.id))
 }
@@ -63,7 +71,7 @@ async function indexedElsewhere(db: Db, domain: string, ids: string[]): Promise<
 export async function probeBlobs(
   db: Db,
   blobs: BlobStore,
-  domain: string,
+  owner: { domain: string; accountId: string },
   chunks: readonly ManifestChunk[],
   indexes: readonly number[],
 ): Promise<Probe> {
@@ -73,7 +81,7 @@ export async function probeBlobs(
     const id = chunks[index]!.id
     if (!firstIndex.has(id)) firstIndex.set(id, index)
   }
-  const foreign = await indexedElsewhere(db, domain, [...firstIndex.keys()])
+  const foreign = await indexedElsewhere(db, owner.domain, owner.accountId, [...firstIndex.keys()])
   const ids = [...firstIndex.keys()].filter((id) => !foreign.has(id))
   const heads = await mapLimit(ids, HEAD_CONCURRENCY, (id) => blobs.head(id))
   const probe: Probe = { present: [], wrongSize: [] }
@@ -100,7 +108,7 @@ export async function reconcileChunks(
 ): Promise<number[]> {
   const missing = await missingChunks(db, session)
   if (missing.length === 0) return missing
-  const probe = await probeBlobs(db, blobs, session.domain, session.manifest.chunks, missing)
+  const probe = await probeBlobs(db, blobs, session, session.manifest.chunks, missing)
   assertSizesAgree(probe.wrongSize)
   if (probe.present.length === 0) return missing
   return markChunksPresent(db, session, probe.present, now)

@@ -72,7 +72,7 @@ export async function initUpload(
   const ids = [...new Set(manifest.chunks.map((c) => c.id))]
   const known = await findChunks(app.db, domain, accountId, ids)
   const unknown = manifest.chunks.filter((c) => !known.has(c.id)).map((c) => c.index)
-  const probe = await probeBlobs(app.db, app.blobs, domain, manifest.chunks, unknown)
+  const probe = await probeBlobs(app.db, app.blobs, { domain, accountId }, manifest.chunks, unknown)
   assertSizesAgree(probe.wrongSize)
 
   const now = app.now()

@@ -77,3 +77,31 @@ it('A uploading the same chunk ids as B still has to upload them', async () => {
   expect(done.statusCode).toBe(409)
   expect(done.json().error.code).toBe('INCOMPLETE_UPLOAD')
 })
+
+it('in a global dedup domain, knowing another account’s chunk ids is not enough', async () => {
+  const secret = Buffer.alloc(32, 7).toString('base64')
+  const g = await startApp({
+    listen: true,
+    config: { dedupDomain: 'global', globalDomainSecret: secret },
+  })
+  try {
+    const [owner] = await newAccount(g.app)
+    const [thief] = await newAccount(g.app)
+    expect(owner!.domain).toEqual({ kind: 'global', secret })
+    const file = makeFile([10])
+    await upload(owner!, 'mine.txt', file, null)
+    const res = await thief!.call({
+      method: 'POST',
+      url: '/files/upload/init',
+      payload: { path: 'stolen.txt', ...file.manifest, baseVersion: null },
+    })
+    expect(res.json().missing).toEqual([0])
+    const done = await thief!.call({
+      method: 'POST',
+      url: `/files/upload/${res.json().sessionId}/complete`,
+    })
+    expect(done.json().error.code).toBe('INCOMPLETE_UPLOAD')
+  } finally {
+    await g.close()
+  }
+})
