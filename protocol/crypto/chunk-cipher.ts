@@ -10,7 +10,7 @@ const AAD = Buffer.from('cloudsync/chunk/v1')
  * Encrypting in cache-sized slices keeps each slice in L2 between the cipher and the
  * ciphertext hash; whole-chunk updates also allocate a fresh 4 MiB output per call.
  */
-const SLICE = 256 * 1024
+const SLICE = 64 * 1024
 
 export interface EncryptedChunk {
   /** SHA-256 of the ciphertext, hex: the chunk's name everywhere outside the device. */
