@@ -24,6 +24,9 @@ export const ERROR_CODES = {
   INCOMPLETE_UPLOAD: { status: 409, message: 'Upload is missing chunks' },
   GONE: { status: 410, message: 'Expired' },
   BUSY: { status: 503, message: 'Busy, try again' },
+  /** A source that could not answer in time or went away: try another one. */
+  UNAVAILABLE: { status: 503, message: 'Unavailable, try another source' },
+  INTERNAL: { status: 500, message: 'Internal error' },
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -116,8 +116,7 @@ async function errors(app: FastifyInstance): Promise<void> {
       return sendError(reply, known, status >= 400 && status < 500 ? status : known.status)
     }
     request.log.error({ err }, 'request failed')
-    // ERROR_CODES has no "internal" code; BUSY tells a client the same thing: retry later.
-    return sendError(reply, new CloudsyncError('BUSY', 'Internal error; try again later'), 500)
+    return sendError(reply, new CloudsyncError('INTERNAL', 'Internal error; try again later'), 500)
   })
   app.setNotFoundHandler((request, reply) =>
     sendError(

@@ -14,7 +14,7 @@ import { Change } from './sync.ts'
  * that cursor's successors or handed over to `GET /sync/changes`, then pushes.
  */
 
-const message = <P extends Record<string, TSchema>>(type: string, fields: P) =>
+const message = <T extends string, P extends Record<string, TSchema>>(type: T, fields: P) =>
   Type.Object({ type: Type.Literal(type), ...fields }, { additionalProperties: false })
 
 export const HelloMessage = message('hello', { cursor: Cursor })
