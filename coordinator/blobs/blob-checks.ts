@@ -58,6 +58,18 @@ export function assertBlobSize(size: number): void {
   }
 }
 
+/** A byte range a blob of `size` bytes (when known) can answer: non-empty, inside it. */
+export function assertBlobRange(offset: number, length: number, size?: number): void {
+  const whole = Number.isSafeInteger(offset) && Number.isSafeInteger(length)
+  if (!whole || offset < 0 || length < 1 || offset + length > (size ?? MAX_BLOB_BYTES)) {
+    throw new CloudsyncError(
+      'INVALID_INPUT',
+      `Range [${offset}, ${offset + length}) does not lie within the blob${size === undefined ? '' : ` of ${size} bytes`}`,
+      { offset, length },
+    )
+  }
+}
+
 export function assertPresignSeconds(seconds: number): void {
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_PRESIGN_SECONDS) {
     throw new CloudsyncError(

@@ -45,6 +45,12 @@ export interface BlobStore {
   put(key: string, bytes: Uint8Array): Promise<void>
   /** The stored bytes; NOT_FOUND when absent. */
   get(key: string): Promise<Uint8Array>
+  /**
+   * Bytes [offset, offset + length) of a stored blob, without reading the rest (checking a
+   * proof of possession reads a few KiB of a 16 MiB chunk). NOT_FOUND when absent;
+   * INVALID_INPUT when the range is empty or does not lie within the blob.
+   */
+  getRange(key: string, offset: number, length: number): Promise<Uint8Array>
   /** Removes a blob; removing an absent blob is not an error. */
   delete(key: string): Promise<void>
   presignPut(key: string, options: PresignPutOptions): Promise<PresignedPut>

@@ -17,7 +17,7 @@ import {
 } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { CloudsyncError } from '../../protocol/errors.ts'
-import { assertBlobKey, assertChunkBytes } from './blob-checks.ts'
+import { assertBlobKey, assertBlobRange, assertChunkBytes } from './blob-checks.ts'
 import type {
   BlobHead,
   BlobReader,
@@ -86,6 +86,30 @@ export class LocalDiskBlobStore implements ServedBlobStore {
     } catch (err) {
       if (isNotFound(err)) throw new CloudsyncError('NOT_FOUND', `No blob ${key}`, { key })
       throw err
+    }
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    assertBlobRange(offset, length)
+    let file: FileHandle
+    try {
+      file = await open(this.pathOf(key), 'r')
+    } catch (err) {
+      if (isNotFound(err)) throw new CloudsyncError('NOT_FOUND', `No blob ${key}`, { key })
+      throw err
+    }
+    try {
+      assertBlobRange(offset, length, (await file.stat()).size)
+      const range = new Uint8Array(length)
+      let filled = 0
+      while (filled < length) {
+        const { bytesRead } = await file.read(range, filled, length - filled, offset + filled)
+        if (bytesRead === 0) throw new CloudsyncError('NOT_FOUND', `Blob ${key} was truncated`)
+        filled += bytesRead
+      }
+      return range
+    } finally {
+      await file.close()
     }
   }
 

@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream'
 import { CloudsyncError } from '../../protocol/errors.ts'
-import { assertBlobKey, assertChunkBytes } from './blob-checks.ts'
+import { assertBlobKey, assertBlobRange, assertChunkBytes } from './blob-checks.ts'
 import type {
   BlobHead,
   BlobReader,
@@ -47,6 +47,12 @@ export class MemoryBlobStore implements ServedBlobStore {
     const bytes = this.#blobs.get(key)
     if (!bytes) throw new CloudsyncError('NOT_FOUND', `No blob ${key}`, { key })
     return new Uint8Array(bytes)
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    const bytes = await this.get(key)
+    assertBlobRange(offset, length, bytes.byteLength)
+    return bytes.subarray(offset, offset + length)
   }
 
   async delete(key: string): Promise<void> {

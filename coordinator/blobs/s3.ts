@@ -6,6 +6,7 @@
 import { CloudsyncError } from '../../protocol/errors.ts'
 import {
   assertBlobKey,
+  assertBlobRange,
   assertBlobSize,
   assertChunkBytes,
   assertPresignSeconds,
@@ -77,6 +78,26 @@ export class S3BlobStore implements BlobStore {
       if (isNotFound(err)) throw new CloudsyncError('NOT_FOUND', `No blob ${key}`, { key })
       throw err
     }
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    assertBlobRange(offset, length)
+    let bytes: Uint8Array
+    try {
+      // One ranged GET (RFC 9110 byte range, last byte inclusive): the rest never moves.
+      bytes = await this.#s3.getObject({
+        ...this.#object(key),
+        Range: `bytes=${offset}-${offset + length - 1}`,
+      })
+    } catch (err) {
+      if (isNotFound(err)) throw new CloudsyncError('NOT_FOUND', `No blob ${key}`, { key })
+      // 416: the range starts past the end of the object.
+      if (statusOf(err) === 416) assertBlobRange(offset, length, offset)
+      throw err
+    }
+    // A range running past the end comes back short rather than failing.
+    if (bytes.byteLength !== length) assertBlobRange(offset, length, offset + bytes.byteLength)
+    return bytes
   }
 
   async delete(key: string): Promise<void> {
@@ -152,6 +173,10 @@ function expiry(seconds: number): Date {
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode
 }
 
 function message(err: unknown): string {

@@ -90,6 +90,27 @@ export function runBlobStoreContract(
       expect(isCloudsyncError(await rejection(store.get(key)), 'NOT_FOUND')).toBe(true)
     })
 
+    it('reads a byte range, and refuses ranges outside the blob or of a missing key', async () => {
+      const { key, bytes } = chunk(4000)
+      await store.put(key, bytes)
+      const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b))
+      expect(same(await store.getRange(key, 1234, 100), bytes.subarray(1234, 1334))).toBe(true)
+      expect(same(await store.getRange(key, 0, 4000), bytes)).toBe(true)
+      expect(same(await store.getRange(key, 3999, 1), bytes.subarray(3999))).toBe(true)
+      for (const [offset, length] of [
+        [3990, 20],
+        [4000, 1],
+        [5000, 10],
+        [0, 0],
+        [-1, 5],
+      ] as const) {
+        const err = await rejection(store.getRange(key, offset, length))
+        expect(isCloudsyncError(err, 'INVALID_INPUT'), `${offset}+${length}: ${err}`).toBe(true)
+      }
+      const missing = await rejection(store.getRange(chunk().key, 0, 10))
+      expect(isCloudsyncError(missing, 'NOT_FOUND')).toBe(true)
+    })
+
     it('deletes, and deleting a missing key is not an error', async () => {
       const { key, bytes } = chunk()
       await store.put(key, bytes)
