@@ -9,7 +9,6 @@ import type {
   LinkDeviceRequest,
   LinkDeviceResponse,
 } from '../../protocol/schemas/devices.ts'
-import { ONLINE_WINDOW_MS } from '../plugins/auth.ts'
 import { createDevice, type Device } from '../store/devices.ts'
 import { consumeLinkToken } from '../store/link-tokens.ts'
 
@@ -74,13 +73,14 @@ export async function linkDevice(
   }
 }
 
-export function toDeviceInfo(d: Device & { peerId: string }, now: Date): DeviceInfo {
+/** `online`: the device has an open WebSocket on some instance (services/presence.ts). */
+export function toDeviceInfo(d: Device & { peerId: string }, online: boolean): DeviceInfo {
   return {
     deviceId: d.id,
     name: d.name,
     peerId: d.peerId,
     addresses: d.addresses,
-    online: d.lastSeenAt !== null && now.getTime() - d.lastSeenAt.getTime() < ONLINE_WINDOW_MS,
+    online,
     lastSeenAt: d.lastSeenAt?.toISOString() ?? null,
   }
 }

@@ -95,7 +95,9 @@ describe('linked devices', () => {
     const list = (await laptop!.call({ method: 'GET', url: '/devices' })).json()
     expect(list.devices.map((d: { name: string }) => d.name)).toEqual(['laptop', 'desktop'])
     expect(list.devices[1].addresses).toEqual(['/ip4/192.168.1.5/tcp/4001'])
-    expect(list.devices[0].online).toBe(true)
+    // Online means an open WebSocket (presence.test.ts); HTTP requests only set seen-at.
+    expect(list.devices[0].online).toBe(false)
+    expect(list.devices[0].lastSeenAt).not.toBeNull()
 
     const del = await laptop!.call({ method: 'DELETE', url: `/devices/${desktop!.deviceId}` })
     expect(del.statusCode).toBe(204)

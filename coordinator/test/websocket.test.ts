@@ -9,12 +9,15 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 
-/** Collects parsed server messages; `next(n)` waits until n have arrived. */
+/** Collects parsed server messages but `devices` (presence, tested in
+ * presence.test.ts); `next(n)` waits until n have arrived. */
 function collect(ws: WebSocket) {
   const got: ServerMessage[] = []
   let wake = () => {}
   ws.addEventListener('message', (e) => {
-    got.push(parseServerMessage(String(e.data)))
+    const message = parseServerMessage(String(e.data))
+    if (message.type === 'devices') return
+    got.push(message)
     wake()
   })
   return {

@@ -13,8 +13,8 @@ import {
   LinkDeviceResponse,
   UpdateAddressesRequest,
 } from '../../../protocol/schemas/devices.ts'
-import { linkDevice, toDeviceInfo } from '../../services/devices.ts'
-import { listDevices, revokeDevice, updatePresence } from '../../store/devices.ts'
+import { linkDevice } from '../../services/devices.ts'
+import { revokeDevice, updatePresence } from '../../store/devices.ts'
 import { createLinkToken } from '../../store/link-tokens.ts'
 import { deviceSecurity, errorResponses } from '../schemas.ts'
 
@@ -44,6 +44,10 @@ export const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
 const authedDeviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onRequest', app.authenticate)
   const common = { tags: ['devices'], security: deviceSecurity }
+  // The account's other devices hear of an unlinked device or new addresses at once. The
+  // change is stored either way; a failed announcement only costs them a later refresh.
+  const announce = (accountId: string) =>
+    app.presence.announce(accountId).catch((err) => app.log.warn({ err }, 'devices not announced'))
 
   app.get(
     '/devices',
@@ -54,13 +58,7 @@ const authedDeviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: DeviceList, ...errorResponses },
       },
     },
-    async (request) => {
-      const now = app.now()
-      const devices = await listDevices(app.db, request.device.accountId)
-      // A device without a peer id cannot be reached by peers; DeviceInfo needs one.
-      const reachable = devices.filter((d): d is typeof d & { peerId: string } => !!d.peerId)
-      return { devices: reachable.map((d) => toDeviceInfo(d, now)) }
-    },
+    async (request) => ({ devices: await app.presence.list(request.device.accountId) }),
   )
 
   app.delete(
@@ -77,6 +75,7 @@ const authedDeviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { deviceId } = request.params
       const revoked = await revokeDevice(app.db, request.device.accountId, deviceId, app.now())
       if (!revoked) throw new CloudsyncError('NOT_FOUND', `No linked device ${deviceId}`)
+      await announce(request.device.accountId)
       return reply.code(204).send(null)
     },
   )
@@ -117,6 +116,7 @@ const authedDeviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         now: app.now(),
         addresses: request.body.addresses,
       })
+      await announce(request.device.accountId)
       return reply.code(204).send(null)
     },
   )

@@ -5,6 +5,10 @@
  * change of the account as it is published on the bus by any instance. A push that skips
  * a number (the bus is at-most-once) makes the socket read the gap from the log, so a
  * device sees every change once, in order.
+ *
+ * The socket also makes its device online (services/presence.ts) until it closes; the
+ * account's sockets get a `devices` message with the device list after `ready` and
+ * whenever a device of the account connects, disconnects or changes.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { WebSocket } from '@fastify/websocket'
@@ -23,7 +27,9 @@ const CATCH_UP_PAGE = 500
 
 export const websocketRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/sync/ws', { websocket: true, schema: { hide: true } }, (socket, request) => {
-    const { accountId } = request.device
+    const { device } = request
+    const { accountId } = device
+    void app.presence.opened(device)
     /** Null until hello; then the seq of the last change sent. */
     let cursor: number | null = null
     // Every send goes through one chain, so catch-up and live pushes never interleave.
@@ -35,6 +41,9 @@ export const websocketRoutes: FastifyPluginAsyncTypebox = async (app) => {
       })
     }
     const send = (message: ServerMessage) => sendIfOpen(socket, encodeMessage(message))
+    const sendDevices = async () => {
+      send({ type: 'devices', devices: await app.presence.snapshot(accountId) })
+    }
 
     const catchUp = async () => {
       for (;;) {
@@ -48,6 +57,8 @@ export const websocketRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const watching = app.feed.watch(accountId, (message, raw) => {
       enqueue(async () => {
         if (cursor === null) return // not caught up yet: the hello's catch-up reads it
+        // The list as read now, not as published (see Presence.snapshot).
+        if (message.type === 'devices') return sendDevices()
         if (!isChangeMessage(message)) return sendIfOpen(socket, raw)
         if (message.change.seq <= cursor) return
         if (message.change.seq === cursor + 1) {
@@ -72,11 +83,13 @@ export const websocketRoutes: FastifyPluginAsyncTypebox = async (app) => {
         cursor = hello.cursor
         await catchUp()
         send({ type: 'ready', cursor })
+        await sendDevices()
       })
     })
 
     socket.on('close', () => {
       void watching.then((stop) => stop())
+      void app.presence.closed(device)
     })
   })
 }
