@@ -42,6 +42,14 @@ export function unsealPlainHash(secret: Uint8Array, chunkId: string, seal: strin
   return xor(Buffer.from(seal, 'hex'), sealPad(secret, chunkId))
 }
 
+/** The plaintext hash of every chunk of a manifest, hex, in order. */
+export function unsealPlainHashes(
+  secret: Uint8Array,
+  chunks: readonly { id: string; seal: string }[],
+): string[] {
+  return chunks.map((c) => unsealPlainHash(secret, c.id, c.seal).toString('hex'))
+}
+
 /**
  * A file's content hash, as the manifest carries it: HMAC(domain secret, SHA-256 over the
  * concatenated plaintext SHA-256 of each chunk). The inner hash is Dropbox's content_hash

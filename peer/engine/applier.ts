@@ -1,0 +1,161 @@
+import { unsealPlainHashes } from '../../protocol/crypto/keys.ts'
+import { isCloudsyncError } from '../../protocol/errors.ts'
+import type { Manifest } from '../../protocol/manifest.ts'
+import { validatePath } from '../../protocol/paths.ts'
+import { FileAssembler } from '../../protocol/pipeline/assemble.ts'
+import type { Change } from '../../protocol/schemas/sync.ts'
+import type { ChunkSource } from '../chunk-source.ts'
+import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-system.ts'
+import type { IndexedFile, SyncIndex } from '../ports/sync-index.ts'
+import type { ChunkFetcher } from './fetcher.ts'
+
+export interface ApplierDeps {
+  fs: SyncFileSystem
+  index: SyncIndex
+  secret: Uint8Array
+  fetcher: ChunkFetcher
+  /** Where a file version's chunks may come from, best first (local, peers, cloud). */
+  sourcesFor: (change: Change) => ChunkSource[]
+  log: (level: 'info' | 'warn', message: string, fields?: object) => void
+}
+
+/** What applying one change did, for counters, logs and tests. */
+export type ApplyOutcome =
+  | 'written'
+  | 'deleted'
+  | 'moved'
+  | 'already-synced'
+  | 'kept-local-edit'
+  | 'refused-path'
+
+/**
+ * Makes the folder match one committed change. It never overwrites or deletes a local
+ * edit that has not been uploaded yet: such a change is skipped, the edit is uploaded
+ * with its base version, and the coordinator arbitrates (conflict copy, or edit beats
+ * delete). Every write lands atomically and is recorded in the index, so the watcher's
+ * echo of it is recognised and never uploaded back.
+ */
+export class ChangeApplier {
+  readonly #deps: ApplierDeps
+
+  constructor(deps: ApplierDeps) {
+    this.#deps = deps
+  }
+
+  async apply(change: Change, signal?: AbortSignal): Promise<ApplyOutcome> {
+    for (const p of [change.path, change.fromPath]) {
+      if (p === undefined) continue
+      try {
+        validatePath(p)
+      } catch (err) {
+        this.#deps.log('warn', 'refused a remote change with an unsafe path', {
+          path: p,
+          error: (err as Error).message,
+        })
+        return 'refused-path'
+      }
+    }
+    switch (change.kind) {
+      case 'created':
+      case 'modified':
+        return this.#write(change, signal)
+      case 'deleted':
+        return this.#delete(change)
+      case 'moved':
+        return this.#move(change, signal)
+    }
+  }
+
+  async #write(change: Change, signal?: AbortSignal): Promise<ApplyOutcome> {
+    const { fs, index } = this.#deps
+    const entry = index.getFile(change.path)
+    if (entry && entry.fileId === change.fileId && entry.version >= change.version)
+      return 'already-synced'
+    const local = await fs.stat(change.path)
+    if (local && !sameStat(local, entry?.stat)) return 'kept-local-edit'
+    return (await this.#materialize(change, local ?? 'absent', signal))
+      ? 'written'
+      : 'kept-local-edit'
+  }
+
+  async #delete(change: Change): Promise<ApplyOutcome> {
+    const { fs, index } = this.#deps
+    const entry = index.getFile(change.path)
+    if (!entry || entry.fileId !== change.fileId) return 'already-synced'
+    const local = await fs.stat(change.path)
+    if (!local) {
+      index.removeFile(change.path)
+      return 'deleted'
+    }
+    // An edit beats a concurrent delete: keep the file and its base, so the upload revives it.
+    if (!sameStat(local, entry.stat)) return 'kept-local-edit'
+    if (!(await fs.remove(change.path, local))) return 'kept-local-edit'
+    index.removeFile(change.path)
+    return 'deleted'
+  }
+
+  async #move(change: Change, signal?: AbortSignal): Promise<ApplyOutcome> {
+    const { fs, index } = this.#deps
+    const from = change.fromPath!
+    const entry = index.getFile(from)
+    const target = index.getFile(change.path)
+    if (target && target.fileId === change.fileId && target.version >= change.version)
+      return 'already-synced'
+    const local = entry && entry.fileId === change.fileId ? await fs.stat(from) : undefined
+    if (entry && local && sameStat(local, entry.stat) && !(await fs.stat(change.path))) {
+      if (await fs.rename(from, change.path, local)) {
+        const stat = (await fs.stat(change.path)) ?? local
+        index.removeFile(from)
+        index.putFile(
+          { ...entry, path: change.path, version: change.version, stat },
+          this.#plainHashes(entry.manifest),
+        )
+        return 'moved'
+      }
+    }
+    // The source was edited locally or is missing: fetch the moved version afresh, and
+    // leave any local edit at the old path to be uploaded on its own.
+    return this.#write({ ...change, kind: 'modified' }, signal)
+  }
+
+  /** Fetches, verifies and writes a version; false when a local edit appeared meanwhile. */
+  async #materialize(
+    change: Change,
+    expected: FileStat | 'absent',
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const { fs, index, secret, fetcher, sourcesFor } = this.#deps
+    const manifest: Manifest = { size: change.size, hash: change.hash, chunks: change.chunks ?? [] }
+    const temp = await fs.createTemp(manifest.size)
+    try {
+      const assembler = new FileAssembler(manifest, secret, temp)
+      await fetcher.fill(assembler, sourcesFor(change), signal)
+      const stat = await temp.commit(change.path, expected)
+      if (!stat) {
+        await temp.discard()
+        return false
+      }
+      const file: IndexedFile = {
+        path: change.path,
+        fileId: change.fileId,
+        version: change.version,
+        stat,
+        contentHash: manifest.hash,
+        manifest,
+      }
+      index.putFile(file, this.#plainHashes(manifest))
+      return true
+    } catch (err) {
+      await temp.discard().catch(() => {})
+      if (isCloudsyncError(err, 'INVALID_PATH')) {
+        this.#deps.log('warn', 'refused to write outside the folder', { path: change.path })
+        return false
+      }
+      throw err
+    }
+  }
+
+  #plainHashes(manifest: Manifest): string[] {
+    return unsealPlainHashes(this.#deps.secret, manifest.chunks)
+  }
+}

@@ -1,0 +1,79 @@
+import { CloudsyncError } from '../../protocol/errors.ts'
+import type { Manifest } from '../../protocol/manifest.ts'
+import type { FileAssembler } from '../../protocol/pipeline/assemble.ts'
+import type { ChunkSource } from '../chunk-source.ts'
+
+/** Bytes and chunks each source delivered, for `status` and the tests' assertions. */
+export type SourceCounters = Record<string, { chunks: number; bytes: number; failures: number }>
+
+/**
+ * Fills an assembler from sources tried in order (local, then peers, then the cloud). Each
+ * source is asked for every chunk still missing; what it fails to deliver (a miss, a
+ * timeout, bytes that don't match their id, a chunk the assembler rejects) falls through
+ * to the next source, chunk by chunk.
+ */
+export class ChunkFetcher {
+  readonly counters: SourceCounters = {}
+
+  #counter(name: string): SourceCounters[string] {
+    const existing = this.counters[name]
+    if (existing) return existing
+    const fresh = { chunks: 0, bytes: 0, failures: 0 }
+    this.counters[name] = fresh
+    return fresh
+  }
+
+  async fill(
+    assembler: FileAssembler,
+    sources: readonly ChunkSource[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const byId = indexesById(assembler.manifest, assembler.missing())
+    const failures: string[] = []
+    for (const source of sources) {
+      if (byId.size === 0) return
+      const counter = this.#counter(source.name)
+      for await (const result of source.getMany([...byId.keys()], { signal })) {
+        signal?.throwIfAborted()
+        const indexes = byId.get(result.id)
+        if (!indexes) continue
+        if (result.error) {
+          counter.failures++
+          failures.push(`${source.name}: ${result.error.message}`)
+          continue
+        }
+        try {
+          // A chunk may recur in one file (repeated content): write every place it goes.
+          for (const index of indexes) await assembler.accept(index, result.bytes)
+        } catch (err) {
+          counter.failures++
+          failures.push(`${source.name}: ${(err as Error).message}`)
+          continue
+        }
+        counter.chunks++
+        counter.bytes += result.bytes.length
+        byId.delete(result.id)
+      }
+    }
+    if (byId.size > 0) {
+      throw new CloudsyncError(
+        'UNAVAILABLE',
+        `${byId.size} chunk(s) could not be fetched from any source`,
+        {
+          failures: failures.slice(-5),
+        },
+      )
+    }
+  }
+}
+
+function indexesById(manifest: Manifest, missing: number[]): Map<string, number[]> {
+  const byId = new Map<string, number[]>()
+  for (const index of missing) {
+    const id = manifest.chunks[index]!.id
+    const list = byId.get(id)
+    if (list) list.push(index)
+    else byId.set(id, [index])
+  }
+  return byId
+}

@@ -1,0 +1,125 @@
+import { isCloudsyncError } from '../../protocol/errors.ts'
+import type { CoordinatorApi } from '../ports/coordinator.ts'
+import { type SyncFileSystem, sameStat } from '../ports/file-system.ts'
+import type { IndexedFile, SyncIndex } from '../ports/sync-index.ts'
+import type { PathLocks } from './path-locks.ts'
+import { FileChangedError, type Uploader } from './uploader.ts'
+
+export interface LocalSyncDeps {
+  fs: SyncFileSystem
+  api: CoordinatorApi
+  index: SyncIndex
+  uploader: Uploader
+  locks: PathLocks
+  retry: <T>(call: () => Promise<T>) => Promise<T>
+  log: (level: 'info' | 'warn', message: string, fields?: object) => void
+}
+
+export interface LocalCounters {
+  uploaded: number
+  moved: number
+  deleted: number
+  unchanged: number
+}
+
+/**
+ * Sends local changes to the coordinator. A batch of paths that may have changed is
+ * sorted into files that appeared or changed and files that vanished; a new file whose
+ * content matches a vanished one is sent as a move, not a re-upload.
+ */
+export class LocalSync {
+  readonly counters: LocalCounters = { uploaded: 0, moved: 0, deleted: 0, unchanged: 0 }
+  readonly #deps: LocalSyncDeps
+
+  constructor(deps: LocalSyncDeps) {
+    this.#deps = deps
+  }
+
+  /** Syncs a batch; returns the paths to try again later (they were still changing). */
+  async syncBatch(paths: Iterable<string>, signal?: AbortSignal): Promise<string[]> {
+    const { fs, index } = this.#deps
+    const gone: IndexedFile[] = []
+    const present: string[] = []
+    for (const path of new Set(paths)) {
+      const [stat, entry] = [await fs.stat(path), index.getFile(path)]
+      if (!stat && entry) gone.push(entry)
+      else if (stat && !sameStat(stat, entry?.stat)) present.push(path)
+    }
+    const retry: string[] = []
+    for (const path of present) {
+      signal?.throwIfAborted()
+      try {
+        await this.#deps.locks.with([path], () => this.#syncPresent(path, gone, signal))
+      } catch (err) {
+        if (!(err instanceof FileChangedError)) throw err
+        retry.push(path)
+      }
+    }
+    for (const entry of gone) {
+      await this.#deps.locks.with([entry.path], () => this.#syncGone(entry, signal))
+    }
+    return retry
+  }
+
+  async #syncPresent(path: string, gone: IndexedFile[], signal?: AbortSignal): Promise<void> {
+    const { index, uploader, api, retry } = this.#deps
+    const entry = index.getFile(path)
+    const file = await uploader.encode(path, signal)
+    if (!file || sameStat(file.stat, entry?.stat)) return
+    const plainHashes = file.plainHashes
+    if (entry && entry.contentHash === file.manifest.hash) {
+      // Touched, not changed (or rewritten with the same bytes): nothing to send.
+      index.putFile({ ...entry, stat: file.stat }, plainHashes)
+      this.counters.unchanged++
+      return
+    }
+    const movedFrom = entry ? undefined : gone.find((g) => g.contentHash === file.manifest.hash)
+    if (movedFrom) {
+      const moved = await retry(() =>
+        api.moveFile(movedFrom.fileId, path, movedFrom.version, signal),
+      ).catch((err) => {
+        // The source changed remotely meanwhile: fall back to a plain upload below.
+        if (isCloudsyncError(err, 'STALE_BASE') || isCloudsyncError(err, 'CONFLICT'))
+          return undefined
+        throw err
+      })
+      if (moved) {
+        gone.splice(gone.indexOf(movedFrom), 1)
+        index.removeFile(movedFrom.path)
+        index.putFile({ ...movedFrom, path, version: moved.version, stat: file.stat }, plainHashes)
+        this.counters.moved++
+        return
+      }
+    }
+    const result = await uploader.upload(path, file, entry?.version ?? null, signal)
+    index.putFile(
+      {
+        path,
+        fileId: result.fileId,
+        version: result.version,
+        stat: file.stat,
+        contentHash: file.manifest.hash,
+        manifest: file.manifest,
+      },
+      plainHashes,
+    )
+    index.finishUpload(path)
+    this.counters.uploaded++
+  }
+
+  async #syncGone(entry: IndexedFile, signal?: AbortSignal): Promise<void> {
+    const { fs, index, api, retry } = this.#deps
+    const current = index.getFile(entry.path)
+    if (!current || current.fileId !== entry.fileId || (await fs.stat(entry.path))) return
+    try {
+      await retry(() => api.deleteFile(entry.fileId, current.version, signal))
+      this.counters.deleted++
+    } catch (err) {
+      // Edited (or already deleted) remotely meanwhile: the newer version wins and the
+      // change log brings it back; forget the path so it is written as new.
+      if (!isCloudsyncError(err, 'STALE_BASE') && !isCloudsyncError(err, 'NOT_FOUND')) throw err
+      this.#deps.log('info', 'local delete lost to a newer remote version', { path: entry.path })
+    }
+    index.removeFile(entry.path)
+  }
+}

@@ -1,0 +1,182 @@
+import { unsealPlainHashes } from '../../protocol/crypto/keys.ts'
+import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
+import type { Change } from '../../protocol/schemas/sync.ts'
+import type { ServerMessage } from '../../protocol/schemas/ws.ts'
+import type { ChunkSource } from '../chunk-source.ts'
+import type { Clock } from '../ports/clock.ts'
+import type { CoordinatorApi, PushChannel } from '../ports/coordinator.ts'
+import type { SyncFileSystem } from '../ports/file-system.ts'
+import type { SyncIndex } from '../ports/sync-index.ts'
+import type { FolderWatcher } from '../ports/watcher.ts'
+import { ChangeApplier } from './applier.ts'
+import { ChunkFetcher } from './fetcher.ts'
+import { LocalSync } from './local-sync.ts'
+import { PathLocks } from './path-locks.ts'
+import { RemoteSync } from './remote-sync.ts'
+import { Uploader } from './uploader.ts'
+
+export type Log = (level: 'info' | 'warn', message: string, fields?: object) => void
+
+/** Everything the sync logic touches, injected: production adapters or simulated ones. */
+export interface SyncEngineDeps {
+  fs: SyncFileSystem
+  watcher: FolderWatcher
+  api: CoordinatorApi
+  push: PushChannel
+  index: SyncIndex
+  clock: Clock
+  secret: Uint8Array
+  pipeline: ChunkPipeline
+  /** Chunks in the device's own files. */
+  localSource: ChunkSource
+  /** Chunks from the account's other devices, when the swarm runs. */
+  swarmSource?: ChunkSource
+  /** Chunks of one file version from the cloud (presigned URLs). */
+  cloudSourceFor: (change: Change) => ChunkSource
+  retry: <T>(call: () => Promise<T>) => Promise<T>
+  onMessage?: (message: ServerMessage) => void
+  log?: Log
+  /** How often the whole folder is compared with the index, to catch missed events. */
+  rescanIntervalMs?: number
+  pollWaitSeconds?: number
+}
+
+/**
+ * The device's sync loop: local changes up (watcher, coalesced, plus a periodic rescan),
+ * remote changes down (push, long-poll fallback), uploads resumed after a restart.
+ */
+export class SyncEngine {
+  readonly uploader: Uploader
+  readonly fetcher = new ChunkFetcher()
+  readonly local: LocalSync
+  readonly remote: RemoteSync
+  readonly #deps: SyncEngineDeps
+  readonly #log: Log
+  readonly #dirty = new Set<string>()
+  readonly #stop = new AbortController()
+  #draining: Promise<void> | undefined
+  #tasks: Promise<unknown>[] = []
+
+  constructor(deps: SyncEngineDeps) {
+    this.#deps = deps
+    this.#log = deps.log ?? (() => {})
+    const locks = new PathLocks()
+    const now = () => deps.clock.now()
+    this.uploader = new Uploader({ ...deps, now })
+    this.local = new LocalSync({ ...deps, uploader: this.uploader, locks, log: this.#log })
+    const applier = new ChangeApplier({
+      ...deps,
+      fetcher: this.fetcher,
+      log: this.#log,
+      sourcesFor: (change) => [
+        deps.localSource,
+        ...(deps.swarmSource ? [deps.swarmSource] : []),
+        deps.cloudSourceFor(change),
+      ],
+    })
+    this.remote = new RemoteSync({
+      ...deps,
+      applier,
+      locks,
+      log: this.#log,
+      onLocalEditKept: (path) => this.markDirty([path]),
+    })
+  }
+
+  async start(): Promise<void> {
+    const signal = this.#stop.signal
+    await this.#resumeUploads()
+    await this.#deps.watcher.start((paths) => this.markDirty(paths))
+    await this.rescan()
+    this.#tasks.push(this.remote.run(signal), this.#rescanLoop(signal))
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort(new Error('sync engine stopped'))
+    await this.#deps.watcher.stop()
+    await Promise.allSettled([...this.#tasks, this.#draining])
+  }
+
+  /** Paths that may have changed locally; synced once the current batch is done. */
+  markDirty(paths: Iterable<string>): void {
+    for (const p of paths) this.#dirty.add(p)
+    this.#draining ??= this.#drain().finally(() => {
+      this.#draining = undefined
+      if (this.#dirty.size > 0 && !this.#stop.signal.aborted) this.markDirty([])
+    })
+  }
+
+  /** Compares the whole folder with the index: catches anything the watcher missed. */
+  async rescan(): Promise<void> {
+    const paths: string[] = []
+    for await (const { path } of this.#deps.fs.list()) paths.push(path)
+    for (const file of this.#deps.index.listFiles()) paths.push(file.path)
+    this.markDirty(paths)
+  }
+
+  get pendingPaths(): number {
+    return this.#dirty.size
+  }
+
+  async #drain(): Promise<void> {
+    const signal = this.#stop.signal
+    while (this.#dirty.size > 0 && !signal.aborted) {
+      const batch = [...this.#dirty]
+      this.#dirty.clear()
+      try {
+        const again = await this.local.syncBatch(batch, signal)
+        if (again.length > 0) {
+          // Still being written: look again once it has had time to settle.
+          await this.#deps.clock.sleep(200, signal)
+          for (const p of again) this.#dirty.add(p)
+        }
+      } catch (err) {
+        if (signal.aborted) return
+        this.#log('warn', 'local sync failed; will retry', { error: (err as Error).message })
+        for (const p of batch) this.#dirty.add(p)
+        await this.#deps.clock.sleep(1_000, signal).catch(() => {})
+      }
+    }
+  }
+
+  async #resumeUploads(): Promise<void> {
+    const { index, secret } = this.#deps
+    for (const checkpoint of index.listUploads()) {
+      const { path, manifest, stat } = checkpoint
+      try {
+        const result = await this.uploader.resume(checkpoint, this.#stop.signal)
+        if (result) {
+          const file = {
+            path,
+            fileId: result.fileId,
+            version: result.version,
+            stat,
+            contentHash: manifest.hash,
+            manifest,
+          }
+          index.putFile(file, unsealPlainHashes(secret, manifest.chunks))
+          index.finishUpload(path)
+        }
+      } catch (err) {
+        this.#log('warn', 'could not resume an upload; it will start over', {
+          path,
+          error: (err as Error).message,
+        })
+        index.finishUpload(path)
+      }
+      this.#dirty.add(path)
+    }
+  }
+
+  async #rescanLoop(signal: AbortSignal): Promise<void> {
+    const interval = this.#deps.rescanIntervalMs ?? 60_000
+    while (!signal.aborted) {
+      try {
+        await this.#deps.clock.sleep(interval, signal)
+        await this.rescan()
+      } catch {
+        return
+      }
+    }
+  }
+}

@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto'
+import { encryptChunk } from '../../protocol/crypto/chunk-cipher.ts'
+import { unsealPlainHashes } from '../../protocol/crypto/keys.ts'
+import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
+import type { Manifest } from '../../protocol/manifest.ts'
+import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
+import type { ChunkUpload, UploadCompleteResponse } from '../../protocol/schemas/files.ts'
+import type { CoordinatorApi } from '../ports/coordinator.ts'
+import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-system.ts'
+import type { SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
+
+export interface UploaderDeps {
+  fs: SyncFileSystem
+  api: CoordinatorApi
+  index: SyncIndex
+  pipeline: ChunkPipeline
+  secret: Uint8Array
+  /** Retries a call while it fails with a retryable error (UNAVAILABLE, BUSY). */
+  retry: <T>(call: () => Promise<T>) => Promise<T>
+  now: () => number
+  /** Chunk PUTs in flight per file. */
+  concurrency?: number
+}
+
+export interface EncodedFile {
+  manifest: Manifest
+  plainHashes: string[]
+  stat: FileStat
+}
+
+export interface UploaderCounters {
+  chunksSent: number
+  bytesSent: number
+  chunksDeduplicated: number
+  commits: number
+}
+
+/** The file changed while it was being read or sent: start over once it settles. */
+export class FileChangedError extends Error {
+  override readonly name = 'FileChangedError'
+}
+
+/**
+ * Uploads one file version: chunk it, ask the coordinator which chunks it lacks, PUT
+ * those in parallel, then complete. Every acknowledged chunk is checkpointed, so after a
+ * crash the upload resumes and re-sends only what the store does not have.
+ */
+export class Uploader {
+  readonly counters: UploaderCounters = {
+    chunksSent: 0,
+    bytesSent: 0,
+    chunksDeduplicated: 0,
+    commits: 0,
+  }
+  readonly #deps: UploaderDeps
+
+  constructor(deps: UploaderDeps) {
+    this.#deps = deps
+  }
+
+  /** Chunks and hashes the file. Undefined when it vanished; FileChangedError when it moved under us. */
+  async encode(path: string, signal?: AbortSignal): Promise<EncodedFile | undefined> {
+    const { fs, pipeline } = this.#deps
+    const handle = await fs.openRead(path).catch((err) => {
+      if (isCloudsyncError(err, 'NOT_FOUND')) return undefined
+      throw err
+    })
+    if (!handle) return undefined
+    try {
+      const { manifest, plainHashes } = await pipeline.encode(handle.source, {
+        sizeHint: handle.stat.size,
+        signal,
+      })
+      const after = await fs.stat(path)
+      if (!sameStat(after, handle.stat) || manifest.size !== handle.stat.size) {
+        throw new FileChangedError(`${path} changed while it was being read`)
+      }
+      return { manifest, plainHashes, stat: handle.stat }
+    } finally {
+      await handle.close()
+    }
+  }
+
+  async upload(
+    path: string,
+    file: EncodedFile,
+    baseVersion: number | null,
+    signal?: AbortSignal,
+  ): Promise<UploadCompleteResponse> {
+    const { api, index, retry, now } = this.#deps
+    const { manifest } = file
+    const session = await retry(() => api.initUpload({ path, ...manifest, baseVersion }, signal))
+    this.counters.chunksDeduplicated += manifest.chunks.length - session.missing.length
+    index.beginUpload({
+      path,
+      sessionId: session.sessionId,
+      baseVersion,
+      manifest,
+      stat: file.stat,
+      startedAt: now(),
+    })
+    await this.#send(path, file, session.sessionId, session.uploads, signal)
+    return this.#complete(session.sessionId, signal)
+  }
+
+  /**
+   * Finishes an upload a previous run started. Returns undefined (and forgets the
+   * checkpoint) when the file changed since or the session is gone: the caller then
+   * uploads the file afresh.
+   */
+  async resume(
+    checkpoint: UploadCheckpoint,
+    signal?: AbortSignal,
+  ): Promise<UploadCompleteResponse | undefined> {
+    const { api, index, fs, retry, secret } = this.#deps
+    const stat = await fs.stat(checkpoint.path)
+    const status = await retry(() => api.uploadStatus(checkpoint.sessionId, signal)).catch(
+      (err) => {
+        if (isCloudsyncError(err, 'NOT_FOUND') || isCloudsyncError(err, 'GONE')) return undefined
+        throw err
+      },
+    )
+    if (status?.state === 'committed') return this.#complete(checkpoint.sessionId, signal)
+    if (status?.state !== 'open' || !sameStat(stat, checkpoint.stat)) {
+      index.finishUpload(checkpoint.path)
+      return undefined
+    }
+    const { manifest } = checkpoint
+    const plainHashes = unsealPlainHashes(secret, manifest.chunks)
+    const file = { manifest, plainHashes, stat: checkpoint.stat }
+    await this.#send(checkpoint.path, file, checkpoint.sessionId, status.uploads, signal)
+    return this.#complete(checkpoint.sessionId, signal)
+  }
+
+  async #send(
+    path: string,
+    file: EncodedFile,
+    sessionId: string,
+    uploads: readonly ChunkUpload[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (uploads.length === 0) return
+    const { fs, api, index, retry, secret } = this.#deps
+    const handle = await fs.openRead(path)
+    try {
+      if (!sameStat(handle.stat, file.stat))
+        throw new FileChangedError(`${path} changed before its upload`)
+      const queue = [...uploads]
+      // The first failure stops the other workers before the handle closes.
+      const failed = new AbortController()
+      const stop = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal
+      const worker = async () => {
+        for (let upload = queue.shift(); upload && !stop.aborted; upload = queue.shift()) {
+          const chunk = file.manifest.chunks[upload.index]
+          if (!chunk)
+            throw new CloudsyncError(
+              'INVALID_INPUT',
+              `Coordinator asked for chunk ${upload.index}, which does not exist`,
+            )
+          const plaintext = await handle.readRange(chunk.offset, chunk.size)
+          const plainHash = createHash('sha256').update(plaintext).digest()
+          if (plainHash.toString('hex') !== file.plainHashes[upload.index]) {
+            throw new FileChangedError(`${path} changed during its upload`)
+          }
+          const { ciphertext, id } = encryptChunk(secret, plaintext, { plainHash })
+          if (id !== chunk.id)
+            throw new FileChangedError(`${path} chunk ${upload.index} no longer matches`)
+          await retry(() => api.putChunk(upload, ciphertext!, stop))
+          index.ackChunk(sessionId, upload.index)
+          this.counters.chunksSent++
+          this.counters.bytesSent += ciphertext!.length
+        }
+      }
+      const workers = Math.min(this.#deps.concurrency ?? 4, uploads.length)
+      const results = await Promise.allSettled(
+        Array.from({ length: workers }, () =>
+          worker().catch((err) => {
+            failed.abort(err)
+            throw err
+          }),
+        ),
+      )
+      const failure = results.find((r) => r.status === 'rejected')
+      if (failure) throw failure.reason
+      signal?.throwIfAborted()
+    } finally {
+      await handle.close()
+    }
+  }
+
+  async #complete(sessionId: string, signal?: AbortSignal): Promise<UploadCompleteResponse> {
+    const result = await this.#deps.retry(() =>
+      this.#deps.api.completeUpload(sessionId, {}, signal),
+    )
+    this.counters.commits++
+    return result
+  }
+}

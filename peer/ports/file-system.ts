@@ -1,0 +1,55 @@
+import type { ByteSource } from '../../protocol/pipeline/byte-source.ts'
+
+/**
+ * The synced folder as the sync logic sees it. Paths are remote paths (relative, POSIX
+ * separators, validated): an implementation resolves them under its root and refuses
+ * anything that would land outside it. The state directory is invisible here.
+ */
+export interface SyncFileSystem {
+  stat(path: string): Promise<FileStat | undefined>
+  /** Every file under the root, recursively (not directories, not the state directory). */
+  list(): AsyncIterable<{ path: string; stat: FileStat }>
+  openRead(path: string): Promise<ReadHandle>
+  /**
+   * A new file to be written at any positions, then atomically put in place (fsync,
+   * rename). Nothing appears under the real name until `commit`.
+   */
+  createTemp(size: number): Promise<TempFile>
+  /** Removes a file if it still matches `expected`; false when it changed or is gone. */
+  remove(path: string, expected?: FileStat): Promise<boolean>
+  /** Moves a file if the source still matches `expected` and the target is free. */
+  rename(from: string, to: string, expected?: FileStat): Promise<boolean>
+}
+
+/** What tells a file changed without reading it. */
+export interface FileStat {
+  size: number
+  mtimeMs: number
+  /** Inode (or any id stable across renames); 0 when the platform has none. */
+  ino: number
+}
+
+export interface ReadHandle {
+  readonly stat: FileStat
+  /** Sequential reads from the start, for the chunking pipeline. */
+  readonly source: ByteSource
+  /** Exactly `length` bytes at `offset`; fewer means the file shrank (an error). */
+  readRange(offset: number, length: number): Promise<Uint8Array>
+  close(): Promise<void>
+}
+
+export interface TempFile {
+  write(bytes: Uint8Array, position: number): Promise<void>
+  /**
+   * Flushes and renames into `path`. `expected` guards a local edit: when the file now at
+   * `path` is not the one the index knows (`'absent'` for none), nothing is replaced and
+   * the result is false. Parent directories are created.
+   */
+  commit(path: string, expected: FileStat | 'absent' | 'any'): Promise<FileStat | false>
+  discard(): Promise<void>
+}
+
+export function sameStat(a: FileStat | undefined, b: FileStat | undefined): boolean {
+  if (!a || !b) return a === b
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino
+}
