@@ -1,0 +1,244 @@
+import { CloudsyncError } from '../../protocol/errors.ts'
+import { validatePath } from '../../protocol/paths.ts'
+import type { Clock } from '../ports/clock.ts'
+import {
+  type FileStat,
+  type ReadHandle,
+  type SyncFileSystem,
+  sameStat,
+  type TempFile,
+} from '../ports/file-system.ts'
+import type { FolderWatcher } from '../ports/watcher.ts'
+
+/** A file's identity and bytes: replaced whole on commit, edited in place by `writeFile`. */
+interface Inode {
+  ino: number
+  bytes: Uint8Array
+  mtimeMs: number
+}
+
+export interface MemoryFileSystemOptions {
+  /** Where mtimes come from; a virtual clock in the simulator. */
+  clock?: Pick<Clock, 'now'>
+  /** A top-level name refused like the real state directory (default `.cloudsync`). */
+  stateDirName?: string
+}
+
+const statOf = (node: Inode): FileStat => ({
+  size: node.bytes.length,
+  mtimeMs: node.mtimeMs,
+  ino: node.ino,
+})
+
+/**
+ * An in-memory folder with the same semantics as the node:fs one: validated paths,
+ * implicit directories (a file `a/b` makes `a` a directory, so `a` cannot also be a file),
+ * atomic commits that replace the inode, handles that keep reading the inode they opened.
+ * Inode numbers count up from 1 and mtimes come from the injected clock, so a seeded
+ * simulation is deterministic. `writeFile`/`deleteFile` play the user editing the folder.
+ */
+export class MemoryFileSystem implements SyncFileSystem {
+  readonly #files = new Map<string, Inode>()
+  readonly #clock: Pick<Clock, 'now'>
+  readonly #stateDirName: string
+  readonly #listeners = new Set<(path: string) => void>()
+  #nextIno = 1
+
+  constructor(options: MemoryFileSystemOptions = {}) {
+    this.#clock = options.clock ?? { now: () => Date.now() }
+    this.#stateDirName = options.stateDirName ?? '.cloudsync'
+  }
+
+  async stat(path: string): Promise<FileStat | undefined> {
+    const node = this.#files.get(this.#check(path))
+    return node && statOf(node)
+  }
+
+  async *list(): AsyncIterable<{ path: string; stat: FileStat }> {
+    for (const path of [...this.#files.keys()].sort()) {
+      const node = this.#files.get(path)
+      if (node) yield { path, stat: statOf(node) }
+    }
+  }
+
+  async openRead(path: string): Promise<ReadHandle> {
+    const node = this.#files.get(this.#check(path))
+    if (!node) throw new CloudsyncError('NOT_FOUND', `No file at ${path}`)
+    let position = 0
+    return {
+      stat: statOf(node),
+      source: {
+        async readInto(into) {
+          const n = Math.max(0, Math.min(into.length, node.bytes.length - position))
+          into.set(node.bytes.subarray(position, position + n))
+          position += n
+          return n
+        },
+      },
+      async readRange(offset, length) {
+        if (offset + length > node.bytes.length) {
+          throw new CloudsyncError('CONFLICT', `${path} is shorter than ${offset + length} bytes`)
+        }
+        return node.bytes.slice(offset, offset + length)
+      },
+      async close() {},
+    }
+  }
+
+  async createTemp(size: number): Promise<TempFile> {
+    const node: Inode = { ino: this.#nextIno++, bytes: new Uint8Array(size), mtimeMs: 0 }
+    node.mtimeMs = this.#clock.now()
+    let done = false
+    const live = () => {
+      if (done) throw new CloudsyncError('INTERNAL', 'Temp file already committed or discarded')
+    }
+    return {
+      write: async (bytes, position) => {
+        live()
+        const end = position + bytes.length
+        if (end > node.bytes.length) {
+          const grown = new Uint8Array(end)
+          grown.set(node.bytes)
+          node.bytes = grown
+        }
+        node.bytes.set(bytes, position)
+        node.mtimeMs = this.#clock.now()
+      },
+      commit: async (path, expected) => {
+        live()
+        const target = this.#check(path)
+        if (!this.#matches(target, expected)) return false
+        this.#ensureParents(target)
+        if (this.#isDirectory(target)) throw this.#clash(target)
+        done = true
+        this.#files.set(target, node)
+        this.#changed(target)
+        return statOf(node)
+      },
+      discard: async () => {
+        done = true
+      },
+    }
+  }
+
+  async remove(path: string, expected?: FileStat): Promise<boolean> {
+    const target = this.#check(path)
+    const node = this.#files.get(target)
+    if (!node || (expected && !sameStat(statOf(node), expected))) return false
+    this.#files.delete(target)
+    this.#changed(target)
+    return true
+  }
+
+  async rename(from: string, to: string, expected?: FileStat): Promise<boolean> {
+    const source = this.#check(from)
+    const target = this.#check(to)
+    const node = this.#files.get(source)
+    if (!node || (expected && !sameStat(statOf(node), expected))) return false
+    if (!this.#matches(target, 'absent')) return false
+    this.#ensureParents(target)
+    this.#files.delete(source)
+    this.#files.set(target, node)
+    this.#changed(source)
+    this.#changed(target)
+    return true
+  }
+
+  /** The user writes a file in place (same inode when it exists), as an editor would. */
+  writeFile(path: string, bytes: Uint8Array): FileStat {
+    const target = this.#check(path)
+    this.#ensureParents(target)
+    if (this.#isDirectory(target)) throw this.#clash(target)
+    const old = this.#files.get(target)
+    // Strictly later than the previous mtime, so an edit within one virtual millisecond
+    // is still visible in the stat (a real file system has nanosecond mtimes).
+    const now = this.#clock.now()
+    const mtimeMs = old && now <= old.mtimeMs ? old.mtimeMs + 1 : now
+    const node = old ?? { ino: this.#nextIno++, bytes, mtimeMs }
+    node.bytes = bytes.slice()
+    node.mtimeMs = mtimeMs
+    this.#files.set(target, node)
+    this.#changed(target)
+    return statOf(node)
+  }
+
+  /** A file's current bytes, or undefined: for tests and the simulator's checks. */
+  readFile(path: string): Uint8Array | undefined {
+    return this.#files.get(this.#check(path))?.bytes.slice()
+  }
+
+  /** The user deletes a file. */
+  deleteFile(path: string): boolean {
+    const target = this.#check(path)
+    const existed = this.#files.delete(target)
+    if (existed) this.#changed(target)
+    return existed
+  }
+
+  /** A watcher reporting every change to this folder (the sync's own writes too, like chokidar). */
+  watcher(): FolderWatcher {
+    let listener: ((path: string) => void) | undefined
+    return {
+      start: async (onPaths) => {
+        let pending = new Set<string>()
+        listener = (path) => {
+          if (pending.size === 0) {
+            queueMicrotask(() => {
+              const paths = [...pending]
+              pending = new Set()
+              if (listener) onPaths(paths)
+            })
+          }
+          pending.add(path)
+        }
+        this.#listeners.add(listener)
+      },
+      stop: async () => {
+        if (listener) this.#listeners.delete(listener)
+        listener = undefined
+      },
+    }
+  }
+
+  #check(path: string): string {
+    const valid = validatePath(path)
+    const top = valid.split('/', 1)[0]
+    if (top === this.#stateDirName) {
+      throw new CloudsyncError('INVALID_PATH', `${path} is inside the state directory`)
+    }
+    return valid
+  }
+
+  #matches(path: string, expected: FileStat | 'absent' | 'any'): boolean {
+    if (expected === 'any') return true
+    const node = this.#files.get(path)
+    if (expected === 'absent') return !node && !this.#isDirectory(path)
+    return node !== undefined && sameStat(statOf(node), expected)
+  }
+
+  #isDirectory(path: string): boolean {
+    const prefix = `${path}/`
+    for (const key of this.#files.keys()) if (key.startsWith(prefix)) return true
+    return false
+  }
+
+  /** A parent that is a file is an error, as ENOTDIR is on disk. */
+  #ensureParents(path: string): void {
+    const parts = path.split('/')
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/')
+      if (this.#files.has(parent)) throw this.#clash(parent)
+    }
+  }
+
+  #clash(path: string): CloudsyncError {
+    return new CloudsyncError(
+      'CONFLICT',
+      `${path} is a file where a directory is needed, or the reverse`,
+    )
+  }
+
+  #changed(path: string): void {
+    for (const listener of this.#listeners) listener(path)
+  }
+}

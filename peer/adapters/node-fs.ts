@@ -1,0 +1,338 @@
+import { randomUUID } from 'node:crypto'
+import type { Stats } from 'node:fs'
+import { constants } from 'node:fs'
+import {
+  type FileHandle,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  realpath,
+  rename,
+  rmdir,
+  stat,
+  unlink,
+} from 'node:fs/promises'
+import { dirname, join, relative, resolve, sep } from 'node:path'
+import { CloudsyncError } from '../../protocol/errors.ts'
+import { validatePath } from '../../protocol/paths.ts'
+import {
+  type FileStat,
+  type ReadHandle,
+  type SyncFileSystem,
+  sameStat,
+  type TempFile,
+} from '../ports/file-system.ts'
+
+export interface NodeFileSystemOptions {
+  /** The synced folder; must exist. */
+  root: string
+  /** Device state (index, keys, temp files); default `<root>/.cloudsync`, hidden from sync. */
+  stateDir?: string
+}
+
+const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException)?.code
+const toStat = (s: Stats): FileStat => ({ size: s.size, mtimeMs: s.mtimeMs, ino: s.ino })
+const TEMP_SUFFIX = '.cloudsync-tmp'
+
+/** ENOTDIR, EISDIR and friends: the path is a file where a directory is, or the reverse. */
+function clash(path: string, err: unknown): CloudsyncError | unknown {
+  const code = errno(err)
+  if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST' || code === 'ENOTEMPTY') {
+    return new CloudsyncError('CONFLICT', `${path}: a file and a directory clash (${code})`)
+  }
+  return err
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY)
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+/**
+ * The synced folder on disk. Every path is validated, resolved under the root, and refused
+ * when it would land outside it or in the state directory, including through a symlinked
+ * directory (the nearest existing parent is resolved with realpath). Writes go to a temp
+ * file in the state directory, are fsynced, then renamed (or hard-linked, when the target
+ * must not exist) into place, and the parent directory is fsynced: a crash leaves either
+ * the old file or the new one under the real name, never a partial one.
+ */
+export class NodeFileSystem implements SyncFileSystem {
+  readonly root: string
+  readonly stateDir: string
+  readonly tmpDir: string
+  /** The state directory as a remote path prefix, when it lies inside the root. */
+  readonly #hidden: string | undefined
+
+  private constructor(root: string, stateDir: string) {
+    this.root = root
+    this.stateDir = stateDir
+    this.tmpDir = join(stateDir, 'tmp')
+    const rel = relative(root, stateDir)
+    this.#hidden = rel && !rel.startsWith('..') ? rel.split(sep).join('/') : undefined
+  }
+
+  static async open(options: NodeFileSystemOptions): Promise<NodeFileSystem> {
+    const root = await realpath(resolve(options.root))
+    if (!(await stat(root)).isDirectory()) {
+      throw new CloudsyncError('NOT_FOUND', `${options.root} is not a directory`)
+    }
+    const stateDir = resolve(root, options.stateDir ?? '.cloudsync')
+    await mkdir(join(stateDir, 'tmp'), { recursive: true, mode: 0o700 })
+    const fs = new NodeFileSystem(root, await realpath(stateDir))
+    // A rename is only atomic within one file system.
+    if ((await stat(fs.tmpDir)).dev !== (await stat(root)).dev) {
+      throw new CloudsyncError(
+        'INVALID_INPUT',
+        `${fs.tmpDir} is not on the same file system as ${root}`,
+      )
+    }
+    return fs
+  }
+
+  /** Deletes temp files a crashed run left behind; call before the first write. */
+  async removeLeftoverTemps(): Promise<number> {
+    let removed = 0
+    for (const name of await readdir(this.tmpDir)) {
+      if (!name.endsWith(TEMP_SUFFIX)) continue
+      await unlink(join(this.tmpDir, name)).catch(() => {})
+      removed++
+    }
+    return removed
+  }
+
+  async stat(path: string): Promise<FileStat | undefined> {
+    const abs = await this.#resolve(path)
+    try {
+      const s = await lstat(abs)
+      return s.isFile() ? toStat(s) : undefined
+    } catch (err) {
+      if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return undefined
+      throw err
+    }
+  }
+
+  async *list(): AsyncIterable<{ path: string; stat: FileStat }> {
+    yield* this.#walk(this.root, '')
+  }
+
+  async *#walk(dir: string, prefix: string): AsyncGenerator<{ path: string; stat: FileStat }> {
+    let names: string[]
+    try {
+      const entries = await readdir(dir, { withFileTypes: true })
+      names = entries.filter((e) => e.isDirectory() || e.isFile()).map((e) => e.name)
+    } catch {
+      return // removed or unreadable while walking: the next scan sees it
+    }
+    for (const name of names.sort()) {
+      const abs = join(dir, name)
+      if (abs === this.stateDir || name.endsWith(TEMP_SUFFIX)) continue
+      const path = prefix ? `${prefix}/${name}` : name
+      const s = await lstat(abs).catch(() => undefined)
+      if (s?.isDirectory()) yield* this.#walk(abs, path)
+      // A name that is not a valid remote path (or not in NFC) cannot be synced as is.
+      else if (s?.isFile() && this.#isSyncable(path)) yield { path, stat: toStat(s) }
+    }
+  }
+
+  async openRead(path: string): Promise<ReadHandle> {
+    const abs = await this.#resolve(path)
+    let fh: FileHandle
+    try {
+      fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW)
+    } catch (err) {
+      const code = errno(err)
+      if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') {
+        throw new CloudsyncError('NOT_FOUND', `No file at ${path}`)
+      }
+      throw err
+    }
+    const s = await fh.stat()
+    if (!s.isFile()) {
+      await fh.close()
+      throw new CloudsyncError('NOT_FOUND', `${path} is not a file`)
+    }
+    return {
+      stat: toStat(s),
+      source: {
+        readInto: async (into) => (await fh.read(into, 0, into.length, null)).bytesRead,
+      },
+      readRange: async (offset, length) => {
+        const out = new Uint8Array(length)
+        let got = 0
+        while (got < length) {
+          const { bytesRead } = await fh.read(out, got, length - got, offset + got)
+          if (bytesRead === 0) {
+            throw new CloudsyncError('CONFLICT', `${path} shrank below ${offset + length} bytes`)
+          }
+          got += bytesRead
+        }
+        return out
+      },
+      close: () => fh.close(),
+    }
+  }
+
+  async createTemp(size: number): Promise<TempFile> {
+    const tmp = join(this.tmpDir, `${randomUUID()}${TEMP_SUFFIX}`)
+    const fh = await open(tmp, 'wx')
+    if (size > 0) await fh.truncate(size)
+    let done = false
+    const live = () => {
+      if (done) throw new CloudsyncError('INTERNAL', 'Temp file already committed or discarded')
+    }
+    return {
+      write: async (bytes, position) => {
+        live()
+        for (let at = 0; at < bytes.length; ) {
+          at += (await fh.write(bytes, at, bytes.length - at, position + at)).bytesWritten
+        }
+      },
+      commit: async (path, expected) => {
+        live()
+        const target = await this.#resolve(path)
+        if (!(await this.#matches(target, expected))) return false
+        await fh.sync()
+        if (!(await this.#place(tmp, target, expected === 'absent', path))) return false
+        done = true
+        await fh.close()
+        return toStat(await lstat(target))
+      },
+      discard: async () => {
+        if (done) return
+        done = true
+        await fh.close().catch(() => {})
+        await unlink(tmp).catch(() => {})
+      },
+    }
+  }
+
+  async remove(path: string, expected?: FileStat): Promise<boolean> {
+    const abs = await this.#resolve(path)
+    const current = await this.#fileStat(abs)
+    if (!current || (expected && !sameStat(current, expected))) return false
+    try {
+      await unlink(abs)
+    } catch (err) {
+      if (errno(err) === 'ENOENT') return false
+      throw err
+    }
+    await fsyncDir(dirname(abs))
+    await this.#prune(dirname(abs))
+    return true
+  }
+
+  async rename(from: string, to: string, expected?: FileStat): Promise<boolean> {
+    const source = await this.#resolve(from)
+    const target = await this.#resolve(to)
+    const current = await this.#fileStat(source)
+    if (!current || (expected && !sameStat(current, expected))) return false
+    if (!(await this.#place(source, target, true, to))) return false
+    await this.#prune(dirname(source))
+    return true
+  }
+
+  /**
+   * Moves `from` to `target`, creating parents. With `noReplace`, a hard link then an
+   * unlink: the link fails atomically if anything is at the target, where a check before a
+   * rename could replace a file the user created in between.
+   */
+  async #place(from: string, target: string, noReplace: boolean, path: string): Promise<boolean> {
+    const parent = dirname(target)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const created = await mkdir(parent, { recursive: true })
+        if (noReplace) {
+          try {
+            await link(from, target)
+            await unlink(from)
+          } catch (err) {
+            const code = errno(err)
+            if (code === 'EEXIST') return false
+            // File systems without hard links: check, then rename.
+            if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err
+            if (!(await this.#matches(target, 'absent'))) return false
+            await rename(from, target)
+          }
+        } else {
+          await rename(from, target)
+        }
+        await fsyncDir(parent)
+        if (created) await fsyncDir(dirname(created))
+        if (dirname(from) !== parent) await fsyncDir(dirname(from))
+        return true
+      } catch (err) {
+        // A concurrent prune may remove the parent between mkdir and rename: once more.
+        if (errno(err) === 'ENOENT' && attempt === 0) continue
+        throw clash(path, err)
+      }
+    }
+  }
+
+  async #matches(abs: string, expected: FileStat | 'absent' | 'any'): Promise<boolean> {
+    if (expected === 'any') return true
+    if (expected === 'absent') return (await lstat(abs).catch(() => undefined)) === undefined
+    return sameStat(await this.#fileStat(abs), expected)
+  }
+
+  async #fileStat(abs: string): Promise<FileStat | undefined> {
+    const s = await lstat(abs).catch(() => undefined)
+    return s?.isFile() ? toStat(s) : undefined
+  }
+
+  /** Removes directories emptied by a delete or a move, up to (not including) the root. */
+  async #prune(dir: string): Promise<void> {
+    for (let d = dir; d !== this.root && d.startsWith(this.root + sep); d = dirname(d)) {
+      if (
+        !(await rmdir(d).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return
+    }
+  }
+
+  #isSyncable(path: string): boolean {
+    try {
+      return validatePath(path) === path && !this.#isHidden(path)
+    } catch {
+      return false
+    }
+  }
+
+  #isHidden(path: string): boolean {
+    const h = this.#hidden
+    return h !== undefined && (path === h || path.startsWith(`${h}/`))
+  }
+
+  /** Validates, maps under the root, and checks no symlinked parent leads elsewhere. */
+  async #resolve(path: string): Promise<string> {
+    const valid = validatePath(path)
+    if (this.#isHidden(valid)) {
+      throw new CloudsyncError('INVALID_PATH', `${path} is inside the state directory`)
+    }
+    const abs = join(this.root, ...valid.split('/'))
+    // The nearest existing ancestor decides where new directories would be created.
+    for (let dir = dirname(abs); ; dir = dirname(dir)) {
+      let real: string
+      try {
+        real = await realpath(dir)
+      } catch (err) {
+        if ((errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') && dir !== this.root) continue
+        throw err
+      }
+      const inside = real === this.root || real.startsWith(this.root + sep)
+      const inState = real === this.stateDir || real.startsWith(this.stateDir + sep)
+      if (!inside || inState) {
+        throw new CloudsyncError('INVALID_PATH', `${path} leads outside the folder (${real})`)
+      }
+      return abs
+    }
+  }
+}
