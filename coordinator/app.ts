@@ -17,6 +17,8 @@ import { healthPlugin } from './plugins/health.ts'
 import { keysPlugin } from './plugins/keys.ts'
 import { metricsPlugin } from './plugins/metrics.ts'
 import { openapiPlugin } from './plugins/openapi.ts'
+import { operatorPlugin } from './plugins/operator.ts'
+import { adminRoutes } from './routes/admin/index.ts'
 import { deviceRoutes } from './routes/devices/index.ts'
 import { filesRoutes } from './routes/files/index.ts'
 import { syncRoutes } from './routes/sync/index.ts'
@@ -54,11 +56,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(metricsPlugin, { defaultMetrics: !deps.now })
   await app.register(openapiPlugin)
   await app.register(authPlugin)
+  await app.register(operatorPlugin, { config })
   await app.register(healthPlugin)
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } })
   await app.register(deviceRoutes)
   await app.register(filesRoutes)
   await app.register(syncRoutes)
+  await app.register(adminRoutes)
   await app.ready()
   return app
 }

@@ -39,6 +39,8 @@ export interface Config {
   publicUrl: string | undefined
   /** Coordinator Ed25519 private key (base64 PKCS#8); else kept in DATA_DIR or made per process. */
   coordinatorKey: string | undefined
+  /** Bearer token for operator routes (`/admin`); else kept in DATA_DIR or made per process. */
+  operatorToken: string | undefined
   limits: Limits
   /** How long an upload session stays open (its chunk URLs are renewed on each status call). */
   uploadSessionTtlMs: number
@@ -126,6 +128,7 @@ export function loadConfig(env: Env = {}, defaults: Partial<Config> = {}): Confi
       : undefined,
     publicUrl: url('PUBLIC_URL'),
     coordinatorKey: str('COORDINATOR_KEY'),
+    operatorToken: str('OPERATOR_TOKEN'),
     limits: {
       maxFileSize: int('MAX_FILE_SIZE', MAX_FILE_SIZE, 0, MAX_FILE_SIZE),
       maxChunks: int('MAX_CHUNKS', MAX_CHUNKS_PER_FILE, 1, MAX_CHUNKS_PER_FILE),
@@ -161,5 +164,6 @@ export function dataPaths(dataDir: string) {
     database: join(dataDir, 'metadata'),
     blobs: join(dataDir, 'blobs'),
     coordinatorKey: join(dataDir, 'coordinator-key.json'),
+    operatorToken: join(dataDir, 'operator-token'),
   }
 }
