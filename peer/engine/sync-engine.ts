@@ -1,4 +1,3 @@
-import { unsealPlainHashes } from '../../protocol/crypto/keys.ts'
 import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
@@ -140,7 +139,7 @@ export class SyncEngine {
   }
 
   async #resumeUploads(): Promise<void> {
-    const { index, secret } = this.#deps
+    const { index } = this.#deps
     for (const checkpoint of index.listUploads()) {
       const { path, manifest, stat } = checkpoint
       try {
@@ -154,7 +153,7 @@ export class SyncEngine {
             contentHash: manifest.hash,
             manifest,
           }
-          index.putFile(file, unsealPlainHashes(secret, manifest.chunks))
+          index.putFile(file, checkpoint.plainHashes)
           index.finishUpload(path)
         }
       } catch (err) {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import { encryptChunk } from '../../protocol/crypto/chunk-cipher.ts'
-import { unsealPlainHashes } from '../../protocol/crypto/keys.ts'
 import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
@@ -96,6 +95,7 @@ export class Uploader {
       sessionId: session.sessionId,
       baseVersion,
       manifest,
+      plainHashes: file.plainHashes,
       stat: file.stat,
       startedAt: now(),
     })
@@ -112,7 +112,7 @@ export class Uploader {
     checkpoint: UploadCheckpoint,
     signal?: AbortSignal,
   ): Promise<UploadCompleteResponse | undefined> {
-    const { api, index, fs, retry, secret } = this.#deps
+    const { api, index, fs, retry } = this.#deps
     const stat = await fs.stat(checkpoint.path)
     const status = await retry(() => api.uploadStatus(checkpoint.sessionId, signal)).catch(
       (err) => {
@@ -125,9 +125,11 @@ export class Uploader {
       index.finishUpload(checkpoint.path)
       return undefined
     }
-    const { manifest } = checkpoint
-    const plainHashes = unsealPlainHashes(secret, manifest.chunks)
-    const file = { manifest, plainHashes, stat: checkpoint.stat }
+    const file = {
+      manifest: checkpoint.manifest,
+      plainHashes: checkpoint.plainHashes,
+      stat: checkpoint.stat,
+    }
     await this.#send(checkpoint.path, file, checkpoint.sessionId, status.uploads, signal)
     return this.#complete(checkpoint.sessionId, signal)
   }

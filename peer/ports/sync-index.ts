@@ -18,6 +18,8 @@ export interface UploadCheckpoint {
   sessionId: string
   baseVersion: number | null
   manifest: Manifest
+  /** Plaintext hash of each chunk by index: re-read chunks are checked against them. */
+  plainHashes: string[]
   /** The file's stat when it was chunked: if it changed since, the upload starts over. */
   stat: FileStat
   startedAt: number
