@@ -9,9 +9,16 @@ import { CloudsyncError } from '../../protocol/errors.ts'
 import type { ManifestChunk } from '../../protocol/manifest.ts'
 import type { ChunkUpload } from '../../protocol/schemas/files.ts'
 import type { BlobStore } from '../blobs/index.ts'
-import { MAY_REFERENCE } from '../store/chunks.ts'
+import { lockChunkBytes } from '../store/chunk-bytes.ts'
+import { foreignChunks } from '../store/chunks.ts'
 import type { Db } from '../store/index.ts'
-import { markChunksPresent, missingChunks, type UploadSession } from '../store/sessions.ts'
+import {
+  markChunksPresent,
+  missingChunks,
+  openChallenges,
+  type SessionChallenge,
+  type UploadSession,
+} from '../store/sessions.ts'
 
 /** HEADs in flight at once: enough to hide S3 latency, few enough not to be throttled. */
 const HEAD_CONCURRENCY = 32
@@ -42,31 +49,9 @@ export interface Probe {
 }
 
 /**
- * Of `ids`, those indexed in a way this account may not reference: under another domain,
- * or in the shared global domain without the account's proven access. Blob keys are bare
- * chunk ids, so bytes found in the blob store may be another account's: finding them
- * there proves nothing about this account (knowing a hash must not be enough to reference
- * the bytes, the "Dropship" attack). Such chunks stay missing until a proof-of-possession
- * challenge (not built yet) grants access. (A store query; it belongs in store/chunks.ts.)
- */
-async function indexedElsewhere(
-  db: Db,
-  domain: string,
-  accountId: string,
-  ids: string[],
-): Promise<Set<string>> {
-  if (ids.length === 0) return new Set()
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT DISTINCT c.id FROM chunks c
-     WHERE c.id = ANY($3::text[]) AND NOT (c.domain = $1 AND ${MAY_REFERENCE})`,
-    [domain, accountId, ids],
-  )
-  return new Set(rows.map((r) => r.id))
-}
-
-/**
  * Asks the blob store (read only) about the chunks at `indexes` of a manifest, leaving out
- * chunks another domain has indexed (see indexedElsewhere).
+ * chunks indexed in a way this account may not reference (see foreignChunks: their bytes
+ * being stored proves nothing about this account).
  */
 export async function probeBlobs(
   db: Db,
@@ -81,7 +66,7 @@ export async function probeBlobs(
     const id = chunks[index]!.id
     if (!firstIndex.has(id)) firstIndex.set(id, index)
   }
-  const foreign = await indexedElsewhere(db, owner.domain, owner.accountId, [...firstIndex.keys()])
+  const foreign = await foreignChunks(db, owner.domain, owner.accountId, [...firstIndex.keys()])
   const ids = [...firstIndex.keys()].filter((id) => !foreign.has(id))
   const heads = await mapLimit(ids, HEAD_CONCURRENCY, (id) => blobs.head(id))
   const probe: Probe = { present: [], wrongSize: [] }
@@ -96,22 +81,45 @@ export async function probeBlobs(
   return probe
 }
 
+export interface SessionNeeds {
+  /** Indexes to upload. */
+  missing: number[]
+  /** Chunks to prove possession of instead (global domain). */
+  challenges: SessionChallenge[]
+}
+
 /**
- * Registers the session's chunks that are in the blob store though the index lacks them,
- * and answers the indexes still missing. Stored bytes of another size are CHUNK_CORRUPT.
+ * What the session still needs: registers its chunks that are in the blob store though
+ * the index lacks them, and answers the indexes still missing (challenged chunks are not
+ * missing: they are proven, not uploaded) and the open challenges. Stored bytes of another
+ * size are CHUNK_CORRUPT. The blob store is asked under the chunks' byte locks, in the
+ * registering transaction, so the collector cannot delete bytes between the answer and
+ * the registration.
  */
 export async function reconcileChunks(
   db: Db,
   blobs: BlobStore,
   session: UploadSession,
   now: Date,
-): Promise<number[]> {
-  const missing = await missingChunks(db, session)
-  if (missing.length === 0) return missing
-  const probe = await probeBlobs(db, blobs, session, session.manifest.chunks, missing)
-  assertSizesAgree(probe.wrongSize)
-  if (probe.present.length === 0) return missing
-  return markChunksPresent(db, session, probe.present, now)
+): Promise<SessionNeeds> {
+  const { chunks } = session.manifest
+  const challenges = await openChallenges(db, session)
+  const challenged = new Set(challenges.map((c) => c.chunkId))
+  const uploadable = (indexes: number[]) => indexes.filter((i) => !challenged.has(chunks[i]!.id))
+  const missing = uploadable(await missingChunks(db, session))
+  if (missing.length === 0) return { missing, challenges }
+  const still = await db.transaction(async (tx) => {
+    await lockChunkBytes(
+      tx,
+      missing.map((i) => chunks[i]!.id),
+      'shared',
+    )
+    const probe = await probeBlobs(tx, blobs, session, chunks, missing)
+    assertSizesAgree(probe.wrongSize)
+    if (probe.present.length === 0) return missing
+    return markChunksPresent(tx, session, probe.present, now)
+  })
+  return { missing: uploadable(still), challenges }
 }
 
 /** Presigned PUTs for the given indexes, carrying the chunk's checksum where supported. */

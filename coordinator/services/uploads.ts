@@ -1,7 +1,8 @@
 /**
  * Opening and resuming uploads (issue 3, "Upload"). Init checks everything it can before
  * writing anything, so a refused request leaves no session behind; then it records the
- * session, answers the chunks the store lacks with presigned PUTs, and tells the
+ * session, answers the chunks the store lacks with presigned PUTs (and, in a global
+ * domain, challenges for chunks other accounts stored: services/possession.ts), and tells the
  * account's online devices that an upload began (streaming sync: LAN peers may pull
  * chunks from the uploader before the cloud has them).
  */
@@ -23,11 +24,11 @@ import { getFileByPath } from '../store/files.ts'
 import {
   createSession,
   getSession,
-  markChunksPresent,
   type UploadBase,
   type UploadSession,
 } from '../store/sessions.ts'
 import { assertSizesAgree, presignUploads, probeBlobs, reconcileChunks } from './chunk-presence.ts'
+import { issueChallenges, toWireChallenges } from './possession.ts'
 
 const encoder = new TextEncoder()
 
@@ -68,12 +69,17 @@ export async function initUpload(
   const base = await resolveBase(app, accountId, path, body.baseVersion)
   const domain = domainOf(app, accountId)
 
-  // Read-only dedup first (index, then blob store), so bad sizes refuse before any write.
+  // Read-only dedup first (index, challenges, blob store), so bad sizes refuse before any write.
   const ids = [...new Set(manifest.chunks.map((c) => c.id))]
   const known = await findChunks(app.db, domain, accountId, ids)
-  const unknown = manifest.chunks.filter((c) => !known.has(c.id)).map((c) => c.index)
+  const shared = domain === GLOBAL_DOMAIN
+  const issued = await issueChallenges(app, { name: domain, shared }, accountId, manifest, known)
+  const challenged = new Set(issued.challenges.map((c) => c.chunkId))
+  const unknown = manifest.chunks
+    .filter((c) => !known.has(c.id) && !challenged.has(c.id))
+    .map((c) => c.index)
   const probe = await probeBlobs(app.db, app.blobs, { domain, accountId }, manifest.chunks, unknown)
-  assertSizesAgree(probe.wrongSize)
+  assertSizesAgree([...issued.wrongSize, ...probe.wrongSize])
 
   const now = app.now()
   const created = await createSession(app.db, {
@@ -85,12 +91,14 @@ export async function initUpload(
     manifest,
     now,
     ttlMs: app.config.uploadSessionTtlMs,
+    challenges: issued.challenges,
   })
   const { session } = created
+  // Bytes already stored are registered under their byte locks (reconcile asks again there).
   const missing =
     probe.present.length > 0
-      ? await markChunksPresent(app.db, session, probe.present, now)
-      : created.missing
+      ? (await reconcileChunks(app.db, app.blobs, session, now)).missing
+      : created.missing.filter((i) => !challenged.has(manifest.chunks[i]!.id))
   app.metrics.uploadsInitiated.inc()
   app.metrics.chunksRequested.inc(missing.length)
   await announcePending(app, session)
@@ -99,6 +107,7 @@ export async function initUpload(
     missing,
     uploads: await presignUploads(app.blobs, session, missing, app.config.presignTtlSeconds),
     expiresAt: session.expiresAt.toISOString(),
+    ...(issued.challenges.length > 0 && { challenges: toWireChallenges(issued.challenges) }),
   }
 }
 
@@ -170,12 +179,13 @@ export async function uploadStatus(
   const done = { sessionId, missing: [], uploads: [], expiresAt }
   if (session.state === 'committed') return { ...done, state: 'committed' }
   if (session.state === 'expired' || session.expiresAt <= now) return { ...done, state: 'expired' }
-  const missing = await reconcileChunks(app.db, app.blobs, session, now)
+  const { missing, challenges } = await reconcileChunks(app.db, app.blobs, session, now)
   return {
     sessionId,
     missing,
     uploads: await presignUploads(app.blobs, session, missing, app.config.presignTtlSeconds),
     expiresAt,
     state: 'open',
+    ...(challenges.length > 0 && { challenges: toWireChallenges(challenges) }),
   }
 }

@@ -1,4 +1,5 @@
 import { CloudsyncError } from '../../protocol/errors.ts'
+import { lockChunkBytes } from './chunk-bytes.ts'
 import type { Db } from './db.ts'
 
 /**
@@ -27,6 +28,73 @@ export interface NewChunk {
 export const MAY_REFERENCE = `($1 = 'account:' || $2::text OR EXISTS (
   SELECT 1 FROM chunk_access a WHERE a.domain = c.domain AND a.chunk_id = c.id AND a.account_id = $2::uuid))`
 
+/**
+ * Of `ids`, the chunks indexed in a way this account may not reference: under another
+ * domain, or in a shared domain without the account's proven access. Blob keys are bare
+ * chunk ids, so bytes found in the blob store under such an id may be another account's:
+ * finding them there proves nothing about this account (knowing a hash must not be
+ * enough to reference the bytes, the "Dropship" attack).
+ */
+export async function foreignChunks(
+  db: Db,
+  domain: string,
+  accountId: string,
+  ids: string[],
+): Promise<Set<string>> {
+  if (ids.length === 0) return new Set()
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT DISTINCT c.id FROM chunks c
+     WHERE c.id = ANY($3::text[]) AND NOT (c.domain = $1 AND ${MAY_REFERENCE})`,
+    [domain, accountId, ids],
+  )
+  return new Set(rows.map((r) => r.id))
+}
+
+/**
+ * Of `ids`, the chunks indexed in a shared domain that the account has not proved it
+ * holds: the ones a proof-of-possession challenge may grant. Empty for an account domain.
+ */
+export async function unprovenChunks(
+  db: Db,
+  domain: string,
+  accountId: string,
+  ids: string[],
+): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ id: string; cipherSize: number }>(
+    `SELECT c.id, c.cipher_size AS "cipherSize" FROM chunks c
+     WHERE c.domain = $1 AND c.id = ANY($3::text[]) AND NOT ${MAY_REFERENCE}`,
+    [domain, accountId, ids],
+  )
+  return new Map(rows.map((r) => [r.id, r.cipherSize]))
+}
+
+/**
+ * Records that the account proved it holds the chunks (valid possession proofs). Meant to
+ * run in the committing transaction after the account's lock: it locks every chunk of the
+ * manifest (`manifestIds`) in id order, exactly as addChunkRefs will next, so commits
+ * sharing chunks of a global domain cannot deadlock on a lock upgrade. A chunk collected
+ * meanwhile gets no row (and the commit then reports it missing).
+ */
+export async function grantChunkAccess(
+  tx: Db,
+  domain: string,
+  accountId: string,
+  provenIds: string[],
+  manifestIds: string[],
+): Promise<void> {
+  if (provenIds.length === 0) return
+  await tx.query(
+    'SELECT id FROM chunks WHERE domain = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE',
+    [domain, [...new Set(manifestIds)].sort()],
+  )
+  await tx.query(
+    `INSERT INTO chunk_access (domain, chunk_id, account_id)
+     SELECT c.domain, c.id, $3::uuid FROM chunks c WHERE c.domain = $1 AND c.id = ANY($2::text[])
+     ON CONFLICT DO NOTHING`,
+    [domain, provenIds, accountId],
+  )
+}
+
 /** Of `ids`, the chunks present in the domain that the account may reference. */
 export async function findChunks(
   db: Db,
@@ -44,7 +112,9 @@ export async function findChunks(
 /**
  * Records chunks whose bytes are now in the blob store (checked by the caller), and that
  * `accountId` holds them. A new chunk starts unreferenced: until a commit names it, it is
- * garbage after the grace period.
+ * garbage after the grace period. Registration holds the ids' byte locks (shared) against
+ * the collector: a caller that checked the blob store inside the same transaction, after
+ * taking those locks, cannot register bytes the collector deleted meanwhile.
  */
 export async function registerChunks(
   db: Db,
@@ -54,6 +124,20 @@ export async function registerChunks(
   now: Date,
 ): Promise<void> {
   if (chunks.length === 0) return
+  const ids = chunks.map((c) => c.id)
+  await db.transaction(async (tx) => {
+    await lockChunkBytes(tx, ids, 'shared')
+    await insertChunks(tx, domain, accountId, chunks, now)
+  })
+}
+
+async function insertChunks(
+  db: Db,
+  domain: string,
+  accountId: string,
+  chunks: NewChunk[],
+  now: Date,
+): Promise<void> {
   const ids = chunks.map((c) => c.id)
   await db.query(
     `INSERT INTO chunks (domain, id, cipher_size, refcount, zero_since, created_at)

@@ -1,5 +1,4 @@
 import type { Manifest } from '../../protocol/manifest.ts'
-import type { ChunkRef } from './chunks.ts'
 import { MAY_REFERENCE, registerChunks } from './chunks.ts'
 import type { CommitResult } from './commit.ts'
 import type { Db } from './db.ts'
@@ -46,6 +45,17 @@ function fromRow({ baseFileId, baseVersion, ...rest }: SessionRow): UploadSessio
   }
 }
 
+/** A proof-of-possession challenge issued with a session (global dedup domain). */
+export interface SessionChallenge {
+  /** The first manifest index of the chunk. */
+  index: number
+  chunkId: string
+  /** Lowercase hex. */
+  nonce: string
+  offset: number
+  length: number
+}
+
 export interface NewSession {
   accountId: string
   deviceId: string
@@ -55,6 +65,8 @@ export interface NewSession {
   manifest: Manifest
   now: Date
   ttlMs: number
+  /** Challenges for chunks of the domain the account has not proved it holds. */
+  challenges?: SessionChallenge[]
 }
 
 /** Opens an upload session and answers the indexes of the chunks the store lacks. */
@@ -91,6 +103,22 @@ export async function createSession(
         chunks.map((c) => c.cipherSize),
       ],
     )
+    const challenges = s.challenges ?? []
+    if (challenges.length > 0) {
+      await tx.query(
+        `INSERT INTO session_challenges (session_id, idx, chunk_id, nonce, range_offset, range_length)
+         SELECT $1, t.* FROM unnest($2::int[], $3::text[], $4::text[], $5::bigint[], $6::int[])
+           AS t(idx, chunk_id, nonce, range_offset, range_length)`,
+        [
+          session.id,
+          challenges.map((c) => c.index),
+          challenges.map((c) => c.chunkId),
+          challenges.map((c) => c.nonce),
+          challenges.map((c) => c.offset),
+          challenges.map((c) => c.length),
+        ],
+      )
+    }
     return { session, missing: await missingChunks(tx, session) }
   })
 }
@@ -135,6 +163,23 @@ export async function missingChunks(db: Db, session: SessionKey): Promise<number
 }
 
 /**
+ * The session's challenges still to answer: those whose chunk is still indexed in the
+ * domain and which the account has not (meanwhile) gained access to. A challenged chunk
+ * collected since reads as plain missing again: upload it.
+ */
+export async function openChallenges(db: Db, session: SessionKey): Promise<SessionChallenge[]> {
+  const { rows } = await db.query<SessionChallenge>(
+    `SELECT ch.idx AS index, ch.chunk_id AS "chunkId", ch.nonce, ch.range_offset AS offset,
+       ch.range_length AS length
+     FROM session_challenges ch JOIN chunks c ON c.domain = $1 AND c.id = ch.chunk_id
+     WHERE ch.session_id = $3 AND NOT ${MAY_REFERENCE}
+     ORDER BY ch.idx`,
+    [session.domain, session.accountId, session.id],
+  )
+  return rows
+}
+
+/**
  * Records that chunks of the session are now in the blob store (the caller checked), and
  * answers what is still missing. Ids the session does not name are ignored, so a client
  * cannot register arbitrary chunks through it.
@@ -156,30 +201,5 @@ export async function markChunksPresent(
   })
 }
 
-export interface ExpiredSessions {
-  sessionIds: string[]
-  /** Chunks uploaded for them that nothing references and no open upload names. */
-  orphanChunks: ChunkRef[]
-}
-
-/** Marks open sessions past their expiry as expired. */
-export async function expireSessions(db: Db, now: Date): Promise<ExpiredSessions> {
-  return db.transaction(async (tx) => {
-    const expired = await tx.query<{ id: string }>(
-      `UPDATE upload_sessions SET state = 'expired' WHERE state = 'open' AND expires_at <= $1 RETURNING id`,
-      [now],
-    )
-    const sessionIds = expired.rows.map((r) => r.id)
-    if (sessionIds.length === 0) return { sessionIds, orphanChunks: [] }
-    const orphans = await tx.query<ChunkRef>(
-      `SELECT DISTINCT c.domain, c.id FROM upload_sessions s
-       JOIN session_chunks sc ON sc.session_id = s.id
-       JOIN chunks c ON c.domain = s.domain AND c.id = sc.chunk_id
-       WHERE s.id = ANY($1::uuid[]) AND c.refcount = 0 AND NOT EXISTS (
-         SELECT 1 FROM session_chunks o JOIN upload_sessions os ON os.id = o.session_id
-         WHERE o.chunk_id = c.id AND os.domain = c.domain AND os.state = 'open')`,
-      [sessionIds],
-    )
-    return { sessionIds, orphanChunks: orphans.rows }
-  })
-}
+// Expiry and sweeping belong to the collector; re-exported where sessions are looked for.
+export { type ExpiredSessions, expireSessions } from './session-expiry.ts'

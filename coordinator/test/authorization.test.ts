@@ -95,12 +95,14 @@ it('in a global dedup domain, knowing another account’s chunk ids is not enoug
       url: '/files/upload/init',
       payload: { path: 'stolen.txt', ...file.manifest, baseVersion: null },
     })
-    expect(res.json().missing).toEqual([0])
+    // Not offered as missing (dedup), but challenged: the thief must prove it holds the bytes.
+    expect(res.json().missing).toEqual([])
+    expect(res.json().challenges).toEqual([expect.objectContaining({ index: 0 })])
     const done = await thief!.call({
       method: 'POST',
       url: `/files/upload/${res.json().sessionId}/complete`,
     })
-    expect(done.json().error.code).toBe('INCOMPLETE_UPLOAD')
+    expect(done.json().error).toMatchObject({ code: 'FORBIDDEN', details: { index: 0 } })
   } finally {
     await g.close()
   }

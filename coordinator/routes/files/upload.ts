@@ -17,7 +17,8 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/files/upload/init',
     {
       schema: {
-        summary: 'Open an upload: answers the chunks the store lacks, with presigned PUT URLs',
+        summary:
+          'Open an upload: answers the chunks the store lacks, with presigned PUT URLs, and challenges for chunks other accounts stored (global domain)',
         tags: ['files'],
         security: deviceSecurity,
         body: UploadInitRequest,
@@ -48,7 +49,8 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/files/upload/:sessionId/complete',
     {
       schema: {
-        summary: 'Commit an upload whose chunks are all stored',
+        summary:
+          'Commit an upload whose chunks are all stored, with proofs for its challenges (global domain)',
         tags: ['files'],
         security: deviceSecurity,
         params: SessionParams,
@@ -60,6 +62,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
         request.body ??= {}
       },
     },
-    async (request) => completeUpload(app, request.device, request.params.sessionId),
+    async (request) =>
+      completeUpload(app, request.device, request.params.sessionId, request.body ?? {}),
   )
 }

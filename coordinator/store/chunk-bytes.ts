@@ -1,0 +1,56 @@
+import type { Db } from './db.ts'
+
+/**
+ * Blob keys are bare chunk ids, shared by every dedup domain: one stored object may back
+ * chunk rows of several domains, and a device may have PUT it without any row yet. These
+ * helpers decide when bytes may go, and serialize that decision against registration.
+ */
+
+/** Advisory-lock namespace of chunk bytes ('cs' 'by'), apart from other advisory locks. */
+const BYTES_LOCK_SPACE = 0x6373_6279
+/**
+ * Locks are per bucket of ids, not per id: a 65,536-chunk upload must not take 65,536
+ * entries of Postgres's shared lock table. 64 buckets keep the collector's brief exclusive
+ * hold from stalling more than a sliver of registrations.
+ */
+const BYTES_LOCK_BUCKETS = 64
+
+function bucketOf(id: string): number {
+  return Number.parseInt(id.slice(0, 2), 16) % BYTES_LOCK_BUCKETS
+}
+
+/**
+ * Takes the byte locks of `ids` for the rest of the transaction: `shared` to register
+ * bytes (after which the caller may check the blob store and trust the answer until
+ * commit), `exclusive` to delete them. Buckets are taken in ascending order, so holders of
+ * several never deadlock.
+ */
+export async function lockChunkBytes(
+  tx: Db,
+  ids: readonly string[],
+  mode: 'shared' | 'exclusive',
+): Promise<void> {
+  if (ids.length === 0) return
+  const buckets = [...new Set(ids.map(bucketOf))].sort((a, b) => a - b)
+  const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock'
+  // unnest scans the (sorted) array in order, so the locks are taken in that order.
+  await tx.query(`SELECT ${fn}($1::int, b) FROM unnest($2::int[]) AS t(b)`, [
+    BYTES_LOCK_SPACE,
+    buckets,
+  ])
+}
+
+/**
+ * Whether the bytes stored under `id` may still be needed: a chunk row of ANY domain
+ * indexes them, or an open upload (of any domain) names the id and its device may have
+ * PUT them and will register them at complete.
+ */
+export async function bytesInUse(db: Db, id: string): Promise<boolean> {
+  const { rows } = await db.query<{ used: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM chunks WHERE id = $1) OR EXISTS (
+       SELECT 1 FROM session_chunks sc JOIN upload_sessions s ON s.id = sc.session_id
+       WHERE sc.chunk_id = $1 AND s.state = 'open') AS used`,
+    [id],
+  )
+  return rows[0]!.used
+}
