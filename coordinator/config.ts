@@ -50,6 +50,8 @@ export interface Config {
   linkTokenTtlMs: number
   /** How long an unreferenced chunk survives before garbage collection. */
   gcGraceMs: number
+  /** How often this instance runs garbage collection; 0 = never (tests call runGc). */
+  gcIntervalMs: number
   /** `account` (default): dedup within an account; `global`: across accounts (trades privacy). */
   dedupDomain: 'account' | 'global'
   /** The operator's global domain secret, base64 of 32 bytes (required with `global`). */
@@ -139,6 +141,9 @@ export function loadConfig(env: Env = {}, defaults: Partial<Config> = {}): Confi
     presignTtlSeconds: int('PRESIGN_TTL_SECONDS', 3600, 10, 7 * 24 * 3600),
     linkTokenTtlMs: int('LINK_TOKEN_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600) * 1000,
     gcGraceMs: int('GC_GRACE_SECONDS', 24 * 3600, 0, 365 * 24 * 3600) * 1000,
+    gcIntervalMs:
+      int('GC_INTERVAL_SECONDS', (defaults.gcIntervalMs ?? 600_000) / 1000, 0, 7 * 24 * 3600) *
+      1000,
     dedupDomain: oneOf('DEDUP_DOMAIN', ['account', 'global'], 'account'),
     globalDomainSecret: str('GLOBAL_DOMAIN_SECRET'),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, defaults.logLevel ?? 'info'),
@@ -155,7 +160,7 @@ export function loadConfig(env: Env = {}, defaults: Partial<Config> = {}): Confi
 
 /** Test defaults: loopback, free port, everything in memory, no logs. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({}, { logLevel: 'silent' }), ...overrides }
+  return { ...loadConfig({}, { logLevel: 'silent', gcIntervalMs: 0 }), ...overrides }
 }
 
 /** Where the embedded backends keep their files under the data directory. */
