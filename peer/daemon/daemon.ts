@@ -1,0 +1,224 @@
+import { rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
+import type { DeviceInfo } from '../../protocol/schemas/devices.ts'
+import type { ServerMessage } from '../../protocol/schemas/ws.ts'
+import { ChokidarWatcher } from '../adapters/chokidar-watcher.ts'
+import { cloudSource } from '../adapters/cloud-source.ts'
+import { HttpCoordinator } from '../adapters/http-coordinator.ts'
+import { NodeFileSystem } from '../adapters/node-fs.ts'
+import { WebSocketPush } from '../adapters/ws-push.ts'
+import { type Log, SyncEngine } from '../engine/sync-engine.ts'
+import { LocalIndex } from '../index/local-index.ts'
+import { localChunkSource, ownChunkProvider } from '../index/own-chunks.ts'
+import { systemClock } from '../ports/clock.ts'
+import { withRetry } from '../retry.ts'
+import {
+  chunkStreamOpener,
+  createSwarmNode,
+  decodeNodeKey,
+  nodeAddresses,
+  type SwarmNode,
+  SwarmSource,
+} from '../swarm/index.ts'
+import { type DeviceState, loadDeviceState, secretOf } from './device-state.ts'
+import { syncIndexOf } from './index-port.ts'
+
+export interface DaemonOptions {
+  /** The synced folder. */
+  root: string
+  /** Device state; default `<root>/.cloudsync`. */
+  stateDir?: string
+  /** libp2p listen addresses; default all interfaces on a free port. */
+  listen?: string[]
+  /** LAN discovery by multicast (leaves the machine: never in tests outside namespaces). */
+  mdns?: boolean
+  log?: Log
+  /** How often the status file is rewritten. */
+  statusIntervalMs?: number
+  rescanIntervalMs?: number
+}
+
+export const STATUS_FILE = 'status.json'
+
+/**
+ * A running device: the sync engine on the real folder (node:fs, chokidar), the
+ * coordinator over HTTP and WebSocket, and the libp2p swarm serving this device's own
+ * chunks and fetching from the account's other devices.
+ */
+export class Daemon {
+  readonly engine: SyncEngine
+  readonly node: SwarmNode
+  readonly swarm: SwarmSource
+  readonly state: DeviceState
+  readonly stateDir: string
+  readonly #index: LocalIndex
+  readonly #pipeline: ChunkPipeline
+  readonly #api: HttpCoordinator
+  readonly #timer: NodeJS.Timeout
+  readonly #startedAt = Date.now()
+  #peers: DeviceInfo[] = []
+
+  private constructor(parts: {
+    engine: SyncEngine
+    node: SwarmNode
+    swarm: SwarmSource
+    state: DeviceState
+    stateDir: string
+    index: LocalIndex
+    pipeline: ChunkPipeline
+    api: HttpCoordinator
+    statusIntervalMs: number
+  }) {
+    this.engine = parts.engine
+    this.node = parts.node
+    this.swarm = parts.swarm
+    this.state = parts.state
+    this.stateDir = parts.stateDir
+    this.#index = parts.index
+    this.#pipeline = parts.pipeline
+    this.#api = parts.api
+    this.#timer = setInterval(() => void this.writeStatus(), parts.statusIntervalMs)
+    this.#timer.unref()
+  }
+
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const stateDir = options.stateDir ?? join(options.root, '.cloudsync')
+    const log = options.log ?? (() => {})
+    const state = await loadDeviceState(stateDir)
+    const secret = secretOf(state)
+    const fs = await NodeFileSystem.open({ root: options.root, stateDir })
+    const localIndex = new LocalIndex(join(stateDir, 'index.db'))
+    const index = syncIndexOf(localIndex, () => Date.now())
+    const api = new HttpCoordinator({ baseUrl: state.coordinatorUrl, credential: state.credential })
+    const push = new WebSocketPush({ baseUrl: state.coordinatorUrl, credential: state.credential })
+    const identity = { certificate: state.certificate, coordinatorKey: state.coordinatorKey }
+    const node = await createSwarmNode({
+      privateKey: decodeNodeKey(Buffer.from(state.nodeKey, 'base64')),
+      listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+      chunks: { identity, provider: ownChunkProvider({ index: localIndex, fs, secret }) },
+      mdns: options.mdns ? {} : false,
+    })
+    const swarm = new SwarmSource({ identity, openStream: chunkStreamOpener(node) })
+    const pipeline = new ChunkPipeline({ secret })
+    const retry = <T>(call: () => Promise<T>) =>
+      withRetry(call, {
+        attempts: 8,
+        baseMs: 250,
+        maxMs: 15_000,
+        onRetry: (err, attempt) =>
+          log('warn', 'retrying a coordinator call', { attempt, error: (err as Error).message }),
+      })
+    let daemon: Daemon | undefined
+    const engine = new SyncEngine({
+      fs,
+      watcher: new ChokidarWatcher({ root: options.root, stateDir }),
+      api,
+      push,
+      index,
+      clock: systemClock,
+      secret,
+      pipeline,
+      localSource: localChunkSource({ index: localIndex, fs, secret }),
+      swarmSource: swarm,
+      cloudSourceFor: (change) => cloudSource(api, change.fileId, change.version),
+      retry,
+      log,
+      onMessage: (message) => daemon?.onMessage(message),
+      ...(options.rescanIntervalMs !== undefined && { rescanIntervalMs: options.rescanIntervalMs }),
+    })
+    daemon = new Daemon({
+      engine,
+      node,
+      swarm,
+      state,
+      stateDir,
+      index: localIndex,
+      pipeline,
+      api,
+      statusIntervalMs: options.statusIntervalMs ?? 1_000,
+    })
+    await api
+      .updateAddresses(nodeAddresses(node))
+      .catch((err) =>
+        log('warn', 'could not announce swarm addresses', { error: (err as Error).message }),
+      )
+    await daemon.refreshPeers().catch(() => {})
+    await engine.start()
+    await daemon.writeStatus()
+    return daemon
+  }
+
+  onMessage(message: ServerMessage): void {
+    if (message.type === 'devices') this.#setPeers(message.devices)
+  }
+
+  async refreshPeers(): Promise<void> {
+    this.#setPeers((await this.#api.devices()).devices)
+  }
+
+  #setPeers(devices: DeviceInfo[]): void {
+    this.#peers = devices.filter((d) => d.deviceId !== this.state.deviceId)
+    this.swarm.setPeers(
+      this.#peers
+        .filter((d) => d.online && d.addresses.length > 0)
+        .map((d) => ({ peerId: d.peerId, multiaddrs: d.addresses })),
+    )
+  }
+
+  status(): DaemonStatus {
+    const { engine } = this
+    return {
+      pid: process.pid,
+      deviceId: this.state.deviceId,
+      name: this.state.name,
+      startedAt: new Date(this.#startedAt).toISOString(),
+      updatedAt: new Date().toISOString(),
+      connected: engine.remote.connected,
+      cursor: syncIndexOf(this.#index, Date.now).getCursor(),
+      pendingPaths: engine.pendingPaths,
+      pendingUploads: this.#index.listUploads().length,
+      devices: this.#peers.map((d) => ({ name: d.name, online: d.online })),
+      uploads: { ...engine.uploader.counters },
+      local: { ...engine.local.counters },
+      remote: { ...engine.remote.counters },
+      sources: structuredClone(engine.fetcher.counters),
+      addresses: nodeAddresses(this.node),
+    }
+  }
+
+  async writeStatus(): Promise<void> {
+    const file = join(this.stateDir, STATUS_FILE)
+    // Written aside and renamed, so `cloudsync status` never reads half a file.
+    await writeFile(`${file}.tmp`, JSON.stringify(this.status(), null, 2))
+      .then(() => rename(`${file}.tmp`, file))
+      .catch(() => {})
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer)
+    await this.engine.stop()
+    await this.writeStatus()
+    await this.node.stop()
+    await this.#pipeline.close()
+    this.#index.close()
+  }
+}
+
+export interface DaemonStatus {
+  pid: number
+  deviceId: string
+  name: string
+  startedAt: string
+  updatedAt: string
+  connected: boolean
+  cursor: number
+  pendingPaths: number
+  pendingUploads: number
+  devices: { name: string; online: boolean }[]
+  uploads: Record<string, number>
+  local: Record<string, number>
+  remote: Record<string, number>
+  sources: Record<string, { chunks: number; bytes: number; failures: number }>
+  addresses: string[]
+}
