@@ -1,0 +1,92 @@
+import { relative, resolve, sep } from 'node:path'
+import { type FSWatcher, watch } from 'chokidar'
+import type { FolderWatcher } from '../ports/watcher.ts'
+
+export interface ChokidarWatcherOptions {
+  /** The synced folder. */
+  root: string
+  /** Never reported (the index, keys and temp files live there); default `<root>/.cloudsync`. */
+  stateDir?: string
+  /** A batch is delivered once no event came for this long. */
+  quietMs?: number
+  /** ...or once its first path has waited this long, so a steady stream still gets through. */
+  maxDelayMs?: number
+  /** A file is reported once its size has not changed for this long (it is being written). */
+  stabilityMs?: number
+  /** chokidar's errors (e.g. out of inotify watches); the periodic rescan covers the gap. */
+  onError?: (err: unknown) => void
+}
+
+/**
+ * The folder's changes from chokidar, as relative POSIX paths in coalesced batches. It may
+ * report too much (directories, files that came and went): the sync logic stats each path.
+ * Latency matters (a small file should reach the other devices in well under 300 ms), so
+ * the stability and quiet windows are tens of milliseconds, not seconds.
+ */
+export class ChokidarWatcher implements FolderWatcher {
+  readonly #root: string
+  readonly #stateDir: string
+  readonly #quietMs: number
+  readonly #maxDelayMs: number
+  readonly #stabilityMs: number
+  readonly #onError: (err: unknown) => void
+  #watcher: FSWatcher | undefined
+  #pending = new Set<string>()
+  #firstAt = 0
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(options: ChokidarWatcherOptions) {
+    this.#root = resolve(options.root)
+    this.#stateDir = resolve(this.#root, options.stateDir ?? '.cloudsync')
+    this.#quietMs = options.quietMs ?? 30
+    this.#maxDelayMs = options.maxDelayMs ?? 500
+    this.#stabilityMs = options.stabilityMs ?? 50
+    this.#onError = options.onError ?? (() => {})
+  }
+
+  async start(onPaths: (paths: string[]) => void): Promise<void> {
+    if (this.#watcher) throw new Error('ChokidarWatcher already started')
+    const state = this.#stateDir
+    const watcher = watch(this.#root, {
+      ignoreInitial: true,
+      followSymlinks: false,
+      // chokidar's `atomic` holds every unlink back 100 ms to merge editor save dances;
+      // the sync logic stats the path anyway, so report at once.
+      atomic: false,
+      ignored: (path) => path === state || path.startsWith(state + sep),
+      awaitWriteFinish: { stabilityThreshold: this.#stabilityMs, pollInterval: 10 },
+    })
+    this.#watcher = watcher
+    watcher.on('all', (_event, path) => this.#add(path, onPaths))
+    watcher.on('error', (err) => this.#onError(err))
+    await new Promise<void>((ready) => watcher.once('ready', ready))
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#pending.clear()
+    const watcher = this.#watcher
+    this.#watcher = undefined
+    await watcher?.close()
+  }
+
+  #add(path: string, onPaths: (paths: string[]) => void): void {
+    const rel = relative(this.#root, path)
+    if (!rel || rel.startsWith('..')) return
+    const now = Date.now()
+    if (this.#pending.size === 0) this.#firstAt = now
+    this.#pending.add(sep === '/' ? rel : rel.split(sep).join('/'))
+    clearTimeout(this.#timer)
+    const wait = Math.min(this.#quietMs, this.#firstAt + this.#maxDelayMs - now)
+    this.#timer = setTimeout(() => this.#flush(onPaths), Math.max(0, wait))
+  }
+
+  #flush(onPaths: (paths: string[]) => void): void {
+    this.#timer = undefined
+    if (!this.#watcher || this.#pending.size === 0) return
+    const paths = [...this.#pending]
+    this.#pending = new Set()
+    onPaths(paths)
+  }
+}
