@@ -83,6 +83,7 @@ export class LocalIndex {
     const p = (sql: string) => this.#db.prepare(sql)
     this.#q = {
       getFile: p('SELECT * FROM files WHERE path = ?'),
+      getStat: p('SELECT size, mtime_ms, ino FROM files WHERE path = ?'),
       putFile: p(`INSERT OR REPLACE INTO files
         (path, file_id, version, size, mtime_ms, ino, content_hash, manifest, synced_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -112,6 +113,12 @@ export class LocalIndex {
   getFile(path: string): FileEntry | undefined {
     const row = this.#q.getFile!.get(path)
     return row && toEntry(row)
+  }
+
+  /** Just the synced stat, without parsing the manifest: checked on every chunk served. */
+  syncedStat(path: string): FileStat | undefined {
+    const row = this.#q.getStat!.get(path)
+    return row && { size: num(row.size), mtimeMs: num(row.mtime_ms), ino: num(row.ino) }
   }
 
   /**

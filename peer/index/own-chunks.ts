@@ -24,14 +24,14 @@ export interface OwnChunksInit {
  */
 export function ownChunkProvider({ index, fs, secret }: OwnChunksInit): ChunkProvider {
   const readAt = async (id: string, at: ChunkLocation): Promise<Uint8Array | undefined> => {
-    const entry = index.getFile(at.path)
-    if (!entry) return undefined
+    const synced = index.syncedStat(at.path)
+    if (!synced) return undefined
     let plaintext: Uint8Array
     try {
       const handle = await fs.openRead(at.path)
       try {
         // The handle's stat is taken on the open file, so it describes the bytes we read.
-        if (!sameStat(handle.stat, entry.stat)) return undefined
+        if (!sameStat(handle.stat, synced)) return undefined
         plaintext = await handle.readRange(at.offset, at.size)
       } finally {
         await handle.close()

@@ -20,6 +20,8 @@ describe('LocalIndex', () => {
     index.putFile(entry('copy-of-a', a.manifest, st(2500, 2)), a.plainHashes)
     expect(index.getFile('docs/a')).toEqual(entry('docs/a', a.manifest, st(2500)))
     expect(index.getFile('nope')).toBeUndefined()
+    expect(index.syncedStat('copy-of-a')).toEqual(st(2500, 2))
+    expect(index.syncedStat('nope')).toBeUndefined()
     expect(index.listFiles().map((f) => f.path)).toEqual(['copy-of-a', 'docs/a'])
     expect(index.fileById('file-docs/a')?.path).toBe('docs/a')
     const same = index.filesByContentHash(a.manifest.hash).map((f) => f.path)
