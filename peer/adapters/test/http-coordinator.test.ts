@@ -121,17 +121,6 @@ describe('error mapping', () => {
     expect(badLink.message).toMatch(/link code/)
   })
 
-  it('answers UNAVAILABLE quickly once the coordinator is stopped', async () => {
-    const other = await startCoordinator()
-    const { devices } = await newAccount(other)
-    await devices[0]!.api.devices() // a kept-alive connection exists
-    await other.close()
-    const started = Date.now()
-    const err = await failure(devices[0]!.api.devices())
-    expect(err.code).toBe('UNAVAILABLE')
-    expect(Date.now() - started).toBeLessThan(2_000)
-  })
-
   it('refuses answers that break the protocol, and maps 5xx and silence to UNAVAILABLE', async () => {
     const server = await tinyServer((request, response) => {
       const path = request.url ?? ''
@@ -195,4 +184,15 @@ describe('error mapping', () => {
       await server.close()
     }
   })
+})
+
+// Last: it stops the shared coordinator (afterAll's close is then a no-op).
+it('answers UNAVAILABLE quickly once the coordinator is stopped', async () => {
+  const { devices } = await newAccount(t)
+  await devices[0]!.api.devices() // a kept-alive connection exists
+  await t.close()
+  const started = Date.now()
+  const err = await failure(devices[0]!.api.devices())
+  expect(err.code).toBe('UNAVAILABLE')
+  expect(Date.now() - started).toBeLessThan(2_000)
 })
