@@ -62,13 +62,14 @@ export interface CoordinatorProcess {
   kill(signal?: NodeJS.Signals): Promise<void>
 }
 
-/** Starts `node coordinator/server.ts` in its own data dir; resolves on its listening line. */
+/** Starts `node coordinator/server.ts` in its own data dir; resolves on its listening line.
+ * `nodeArgs` go before the script (the benchmark's `--cpu-prof`). */
 export async function spawnCoordinator(
   env: Record<string, string>,
-  timeoutMs = 15_000,
+  { timeoutMs = 15_000, nodeArgs = [] }: { timeoutMs?: number; nodeArgs?: string[] } = {},
 ): Promise<CoordinatorProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), 'cloudsync-coord-'))
-  const child = spawn(process.execPath, ['coordinator/server.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'coordinator/server.ts'], {
     cwd: REPO,
     env: {
       PATH: process.env.PATH ?? '',
