@@ -13,6 +13,7 @@ import { authPlugin } from './plugins/auth.ts'
 import { backendsPlugin } from './plugins/backends.ts'
 import { errorsPlugin } from './plugins/errors.ts'
 import { feedPlugin } from './plugins/feed.ts'
+import { gcPlugin } from './plugins/gc.ts'
 import { healthPlugin } from './plugins/health.ts'
 import { keysPlugin } from './plugins/keys.ts'
 import { metricsPlugin } from './plugins/metrics.ts'
@@ -53,6 +54,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   })
   await app.register(keysPlugin, { config })
   await app.register(feedPlugin)
+  await app.register(gcPlugin)
   await app.register(metricsPlugin, { defaultMetrics: !deps.now })
   await app.register(openapiPlugin)
   await app.register(authPlugin)

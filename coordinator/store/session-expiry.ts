@@ -27,10 +27,13 @@ export interface ExpiredSessions {
 export async function expireSessions(db: Db, now: Date, limit = 1000): Promise<ExpiredSessions> {
   return db.transaction(async (tx) => {
     const expired = await tx.query<ExpiredSession>(
-      `UPDATE upload_sessions SET state = 'expired' WHERE id IN (
+      // A materialized CTE runs the pick once: as an IN subquery the planner may rescan
+      // it per row, and LIMIT then bounds nothing.
+      `WITH picked AS MATERIALIZED (
          SELECT id FROM upload_sessions WHERE state = 'open' AND expires_at <= $1
          ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-       AND state = 'open' RETURNING id, account_id AS "accountId"`,
+       UPDATE upload_sessions s SET state = 'expired' FROM picked
+       WHERE s.id = picked.id AND s.state = 'open' RETURNING s.id, s.account_id AS "accountId"`,
       [now, limit],
     )
     const sessionIds = expired.rows.map((r) => r.id)
