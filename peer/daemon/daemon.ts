@@ -88,6 +88,8 @@ export class Daemon {
     const state = await loadDeviceState(stateDir)
     const secret = secretOf(state)
     const fs = await NodeFileSystem.open({ root: options.root, stateDir })
+    // Temp files of a run that crashed mid-write: never under a real name, now just litter.
+    await fs.removeLeftoverTemps()
     const localIndex = new LocalIndex(join(stateDir, 'index.db'))
     const index = syncIndexOf(localIndex, () => Date.now())
     const api = new HttpCoordinator({ baseUrl: state.coordinatorUrl, credential: state.credential })

@@ -38,7 +38,8 @@ export class ChunkFetcher {
         const indexes = byId.get(result.id)
         if (!indexes) continue
         if (result.error) {
-          counter.failures++
+          // "Don't have it" is how a source declines, not a failure worth reporting.
+          if (result.error.code !== 'NOT_FOUND') counter.failures++
           failures.push(`${source.name}: ${result.error.message}`)
           continue
         }

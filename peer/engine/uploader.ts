@@ -19,6 +19,8 @@ export interface UploaderDeps {
   now: () => number
   /** Chunk PUTs in flight per file. */
   concurrency?: number
+  /** Told of bytes chunked and bytes sent, for progress bars. */
+  progress?: { hashed(bytes: number): void; sent(bytes: number): void }
 }
 
 export interface EncodedFile {
@@ -80,15 +82,19 @@ export class Uploader {
     }
   }
 
+  /** Uploads the file read from `path`, to `remotePath` (the same path by default). */
   async upload(
     path: string,
     file: EncodedFile,
     baseVersion: number | null,
     signal?: AbortSignal,
+    remotePath = path,
   ): Promise<UploadCompleteResponse> {
     const { api, index, retry, now } = this.#deps
     const { manifest } = file
-    const session = await retry(() => api.initUpload({ path, ...manifest, baseVersion }, signal))
+    const session = await retry(() =>
+      api.initUpload({ path: remotePath, ...manifest, baseVersion }, signal),
+    )
     this.counters.chunksDeduplicated += manifest.chunks.length - session.missing.length
     index.beginUpload({
       path,
@@ -171,6 +177,7 @@ export class Uploader {
           index.ackChunk(sessionId, upload.index)
           this.counters.chunksSent++
           this.counters.bytesSent += ciphertext!.length
+          this.#deps.progress?.sent(chunk.size)
         }
       }
       const workers = Math.min(this.#deps.concurrency ?? 4, uploads.length)

@@ -1,0 +1,136 @@
+import { hostname } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { Command } from 'commander'
+import { createDomainSecret } from '../../protocol/crypto/keys.ts'
+import { HttpCoordinator, linkDevice } from '../adapters/http-coordinator.ts'
+import { loadDeviceState, saveDeviceState } from '../daemon/device-state.ts'
+import { encodeNodeKey, generateNodeKey, peerIdOf } from '../swarm/index.ts'
+import { CliError, EXIT } from './output.ts'
+
+const CODE_PREFIX = 'cloudsync1:'
+
+/** Everything a new device needs, on one line: coordinator URL, a link token, the secret. */
+interface LinkCode {
+  url: string
+  token: string
+  secret: string
+}
+
+export const encodeLinkCode = (code: LinkCode): string =>
+  CODE_PREFIX + Buffer.from(JSON.stringify(code)).toString('base64url')
+
+function decodeLinkCode(text: string): LinkCode {
+  const fail = () =>
+    new CliError('That is not a link code: run `cloudsync invite` on a linked device', EXIT.usage)
+  if (!text.startsWith(CODE_PREFIX)) throw fail()
+  try {
+    const code = JSON.parse(
+      Buffer.from(text.slice(CODE_PREFIX.length), 'base64url').toString(),
+    ) as LinkCode
+    if (
+      typeof code.url !== 'string' ||
+      typeof code.token !== 'string' ||
+      typeof code.secret !== 'string'
+    )
+      throw fail()
+    return code
+  } catch {
+    throw fail()
+  }
+}
+
+export const stateDirOf = (dir: string): string => join(resolve(dir), '.cloudsync')
+
+export function registerLinkCommands(program: Command): void {
+  program
+    .command('link')
+    .description(
+      'link a folder to an account: the first device with --coordinator and --token, others with a link code',
+    )
+    .argument('[code]', 'link code printed by `cloudsync invite` on a linked device')
+    .requiredOption('-d, --dir <path>', 'the folder to sync (created if missing)')
+    .option('-c, --coordinator <url>', 'coordinator URL (first device)')
+    .option('-t, --token <token>', 'link token from `cloudsync account create` (first device)')
+    .option('-n, --name <name>', 'this device’s name', hostname())
+    .action(
+      async (
+        code: string | undefined,
+        opts: { dir: string; coordinator?: string; token?: string; name: string },
+      ) => {
+        const invited = code ? decodeLinkCode(code) : undefined
+        const url = invited?.url ?? opts.coordinator
+        const token = invited?.token ?? opts.token
+        if (!url || !token) {
+          throw new CliError(
+            'Give a link code, or --coordinator and --token for the first device',
+            EXIT.usage,
+          )
+        }
+        const stateDir = stateDirOf(opts.dir)
+        if (
+          await loadDeviceState(stateDir).then(
+            () => true,
+            () => false,
+          )
+        ) {
+          throw new CliError(
+            `${resolve(opts.dir)} is already linked (state in ${stateDir})`,
+            EXIT.usage,
+          )
+        }
+        const { mkdir } = await import('node:fs/promises')
+        await mkdir(resolve(opts.dir), { recursive: true })
+        const key = await generateNodeKey()
+        const linked = await linkDevice(url, {
+          token,
+          name: opts.name,
+          peerId: peerIdOf(key),
+          publicKey: Buffer.from(key.publicKey.raw).toString('base64'),
+        })
+        let secret: string
+        if (linked.domain.kind === 'global') secret = linked.domain.secret
+        else if (invited) secret = invited.secret
+        else {
+          secret = Buffer.from(createDomainSecret()).toString('base64')
+          process.stderr.write(
+            'Created this account’s encryption secret. It lives only on your devices: link more\n' +
+              'devices with `cloudsync invite`. If every device is lost, the data cannot be decrypted.\n',
+          )
+        }
+        await saveDeviceState(stateDir, {
+          ...linked,
+          coordinatorUrl: url,
+          name: opts.name,
+          secret,
+          nodeKey: Buffer.from(encodeNodeKey(key)).toString('base64'),
+        })
+        process.stdout.write(
+          `linked ${resolve(opts.dir)} as device ${linked.deviceId} (${opts.name})\n`,
+        )
+      },
+    )
+
+  program
+    .command('invite')
+    .description('print a one-line link code that links another device to this account')
+    .option('-d, --dir <path>', 'a linked folder', '.')
+    .action(async (opts: { dir: string }) => {
+      const state = await loadDeviceState(stateDirOf(opts.dir)).catch(() => {
+        throw new CliError(
+          `${resolve(opts.dir)} is not linked: run \`cloudsync link\` first`,
+          EXIT.notLinked,
+        )
+      })
+      const api = new HttpCoordinator({
+        baseUrl: state.coordinatorUrl,
+        credential: state.credential,
+      })
+      const { token, expiresAt } = await api.invite()
+      process.stderr.write(
+        `single use, expires ${expiresAt}; it carries the account secret: share it privately\n`,
+      )
+      process.stdout.write(
+        `${encodeLinkCode({ url: state.coordinatorUrl, token, secret: state.secret })}\n`,
+      )
+    })
+}

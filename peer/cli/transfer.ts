@@ -1,0 +1,157 @@
+import { open, rename, stat } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
+import type { Command } from 'commander'
+import { isCloudsyncError } from '../../protocol/errors.ts'
+import { validatePath } from '../../protocol/paths.ts'
+import { FileAssembler } from '../../protocol/pipeline/assemble.ts'
+import { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
+import { cloudSource } from '../adapters/cloud-source.ts'
+import { HttpCoordinator } from '../adapters/http-coordinator.ts'
+import { NodeFileSystem } from '../adapters/node-fs.ts'
+import { type DeviceState, loadDeviceState, secretOf } from '../daemon/device-state.ts'
+import { syncIndexOf } from '../daemon/index-port.ts'
+import { ChunkFetcher } from '../engine/fetcher.ts'
+import { Uploader } from '../engine/uploader.ts'
+import { LocalIndex } from '../index/local-index.ts'
+import { withRetry } from '../retry.ts'
+import { stateDirOf } from './link.ts'
+import { bytes, CliError, EXIT, progress } from './output.ts'
+
+async function linked(
+  dir: string,
+): Promise<{ state: DeviceState; stateDir: string; api: HttpCoordinator }> {
+  const stateDir = stateDirOf(dir)
+  const state = await loadDeviceState(stateDir).catch(() => {
+    throw new CliError(
+      `${resolve(dir)} is not linked: run \`cloudsync link\` first, or pass --dir`,
+      EXIT.notLinked,
+    )
+  })
+  return {
+    state,
+    stateDir,
+    api: new HttpCoordinator({ baseUrl: state.coordinatorUrl, credential: state.credential }),
+  }
+}
+
+const retry = <T>(call: () => Promise<T>) =>
+  withRetry(call, { attempts: 6, baseMs: 250, maxMs: 8_000 })
+
+export function registerTransferCommands(program: Command): void {
+  program
+    .command('put')
+    .description('upload one file to the account (resumes an interrupted upload of the same file)')
+    .argument('<file>', 'local file')
+    .argument('[remote]', 'path in the account (default: the file name)')
+    .option('-d, --dir <path>', 'a linked folder (for its credentials)', '.')
+    .action(async (file: string, remoteArg: string | undefined, opts: { dir: string }) => {
+      const { state, stateDir, api } = await linked(opts.dir)
+      const local = resolve(file)
+      const info = await stat(local).catch(() => undefined)
+      if (!info?.isFile()) throw new CliError(`${file}: no such file`, EXIT.notFound)
+      const remote = validatePath(remoteArg ?? basename(local))
+      const secret = secretOf(state)
+      const fs = await NodeFileSystem.open({
+        root: dirname(local),
+        stateDir: join(stateDir, 'put'),
+      })
+      const localIndex = new LocalIndex(join(stateDir, 'put-index.db'))
+      const index = syncIndexOf(localIndex, Date.now)
+      const pipeline = new ChunkPipeline({ secret })
+      const hashing = progress('hashing  ', info.size)
+      let sending: ReturnType<typeof progress> | undefined
+      const uploader = new Uploader({
+        fs,
+        api,
+        index,
+        pipeline,
+        secret,
+        retry,
+        now: Date.now,
+        progress: { hashed: (n) => hashing.add(n), sent: (n) => sending?.add(n) },
+      })
+      const name = basename(local)
+      try {
+        const checkpoint = index.getUpload(name)
+        sending = progress('uploading', info.size)
+        let result = checkpoint ? await uploader.resume(checkpoint) : undefined
+        if (!result) {
+          const encoded = await uploader.encode(name)
+          hashing.stop()
+          if (!encoded) throw new CliError(`${file} vanished while being read`)
+          const base = await api.byPath(remote).then(
+            (m) => (m.deleted ? null : m.version),
+            (err) => {
+              if (isCloudsyncError(err, 'NOT_FOUND')) return null
+              throw err
+            },
+          )
+          result = await uploader.upload(name, encoded, base, undefined, remote)
+        }
+        index.finishUpload(name)
+        sending.stop()
+        const c = uploader.counters
+        process.stdout.write(
+          `${remote}: version ${result.version}, ${bytes(c.bytesSent)} sent in ${c.chunksSent} chunk(s), ${c.chunksDeduplicated} already stored\n`,
+        )
+      } finally {
+        hashing.stop()
+        sending?.stop()
+        await pipeline.close()
+        localIndex.close()
+      }
+    })
+
+  program
+    .command('get')
+    .description('download one file from the account')
+    .argument('<remote>', 'path in the account')
+    .argument('[file]', 'where to write it (default: its name, here)')
+    .option('-d, --dir <path>', 'a linked folder (for its credentials)', '.')
+    .action(async (remoteArg: string, fileArg: string | undefined, opts: { dir: string }) => {
+      const { state, api } = await linked(opts.dir)
+      const remote = validatePath(remoteArg)
+      const meta = await api.byPath(remote)
+      if (meta.deleted) throw new CliError(`${remote} was deleted`, EXIT.notFound)
+      const target = resolve(fileArg ?? basename(remote))
+      const partial = `${target}.cloudsync-part`
+      const handle = await open(partial, 'w')
+      const bar = progress('downloading', meta.size)
+      try {
+        const manifest = { size: meta.size, hash: meta.hash, chunks: meta.chunks }
+        const assembler = new FileAssembler(manifest, secretOf(state), {
+          write: async (bytes, position) => {
+            await handle.write(bytes, 0, bytes.length, position)
+            bar.add(bytes.length)
+          },
+        })
+        await new ChunkFetcher().fill(assembler, [cloudSource(api, meta.fileId, meta.version)])
+        await handle.truncate(meta.size)
+        await handle.sync()
+      } finally {
+        bar.stop()
+        await handle.close()
+      }
+      // Only a complete, verified file takes the real name.
+      await rename(partial, target)
+      process.stdout.write(`${target}: ${bytes(meta.size)}, version ${meta.version}\n`)
+    })
+
+  program
+    .command('ls')
+    .description('list the account’s files')
+    .argument('[prefix]', 'only paths starting with this')
+    .option('-d, --dir <path>', 'a linked folder (for its credentials)', '.')
+    .action(async (prefix: string | undefined, opts: { dir: string }) => {
+      const { api } = await linked(opts.dir)
+      let cursor: string | undefined
+      do {
+        const page = await api.list({ ...(prefix && { prefix }), ...(cursor && { cursor }) })
+        for (const f of page.files) {
+          if (!f.deleted)
+            process.stdout.write(`${bytes(f.size).padStart(10)}  ${f.updatedAt}  ${f.path}\n`)
+        }
+        cursor = page.next
+      } while (cursor)
+    })
+}
