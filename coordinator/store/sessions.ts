@@ -1,4 +1,5 @@
 import type { Manifest } from '../../protocol/manifest.ts'
+import { accountDomain } from './accounts.ts'
 import { MAY_REFERENCE, registerChunks } from './chunks.ts'
 import type { CommitResult } from './commit.ts'
 import type { Db } from './db.ts'
@@ -168,6 +169,8 @@ export async function missingChunks(db: Db, session: SessionKey): Promise<number
  * collected since reads as plain missing again: upload it.
  */
 export async function openChallenges(db: Db, session: SessionKey): Promise<SessionChallenge[]> {
+  // Only shared domains issue challenges: spare every other upload the query.
+  if (session.domain === accountDomain(session.accountId)) return []
   const { rows } = await db.query<SessionChallenge>(
     `SELECT ch.idx AS index, ch.chunk_id AS "chunkId", ch.nonce, ch.range_offset AS offset,
        ch.range_length AS length
