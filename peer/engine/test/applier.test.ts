@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest'
+import { createDomainSecret } from '../../../protocol/crypto/keys.ts'
+import { sourceFromBytes } from '../../../protocol/pipeline/byte-source.ts'
+import { ChunkPipeline, type EncodedChunk } from '../../../protocol/pipeline/encode.ts'
+import type { Change } from '../../../protocol/schemas/sync.ts'
+import { MemoryFileSystem } from '../../adapters/memory-fs.ts'
+import { type ChunkSource, getEach } from '../../chunk-source.ts'
+import { syncIndexOf } from '../../daemon/index-port.ts'
+import { LocalIndex } from '../../index/local-index.ts'
+import { ChangeApplier } from '../applier.ts'
+import { ChunkFetcher } from '../fetcher.ts'
+
+const secret = createDomainSecret()
+const ids = {
+  file: '11111111-1111-4111-8111-111111111111',
+  device: '22222222-2222-4222-8222-222222222222',
+}
+
+async function versionOf(
+  content: string,
+  seq: number,
+  path: string,
+): Promise<{ change: Change; source: ChunkSource }> {
+  const chunks: EncodedChunk[] = []
+  const pipeline = new ChunkPipeline({
+    secret,
+    workers: 0,
+    chunking: { minSize: 64, avgSize: 256, maxSize: 1024 },
+  })
+  const { manifest } = await pipeline.encode(sourceFromBytes(new TextEncoder().encode(content)), {
+    keepCiphertext: true,
+    onChunk: (c) => {
+      chunks.push(c)
+    },
+  })
+  const store = new Map(chunks.map((c) => [c.id, c.ciphertext!]))
+  const source: ChunkSource = {
+    name: 'test',
+    get: async (id) => store.get(id)!,
+    getMany: (wanted, options) => getEach(async (id) => store.get(id)!, wanted, options),
+  }
+  const change: Change = {
+    seq,
+    kind: seq === 1 ? 'created' : 'modified',
+    fileId: ids.file,
+    path,
+    version: seq,
+    size: manifest.size,
+    hash: manifest.hash,
+    chunks: manifest.chunks,
+    deviceId: ids.device,
+    committedAt: new Date().toISOString(),
+  }
+  return { change, source }
+}
+
+function applierFor(fs: MemoryFileSystem, source: () => ChunkSource) {
+  const logged: string[] = []
+  const index = syncIndexOf(new LocalIndex(':memory:'), Date.now)
+  const applier = new ChangeApplier({
+    fs,
+    index,
+    secret,
+    fetcher: new ChunkFetcher(),
+    sourcesFor: () => [source()],
+    log: (_, message) => logged.push(message),
+  })
+  return { applier, index, logged }
+}
+
+describe('change applier', () => {
+  it.each(['../escape.txt', '/etc/passwd', 'a/../../b', 'C:\\x'])(
+    'refuses the unsafe remote path %s and writes nothing',
+    async (path) => {
+      const fs = new MemoryFileSystem()
+      const { change, source } = await versionOf('attack', 1, 'ok.txt')
+      const { applier, logged } = applierFor(fs, () => source)
+      expect(await applier.apply({ ...change, path })).toBe('refused-path')
+      expect(logged).toContain('refused a remote change with an unsafe path')
+      const files = []
+      for await (const f of fs.list()) files.push(f.path)
+      expect(files).toEqual([])
+    },
+  )
+
+  it('writes a remote version, then never overwrites a local edit made since', async () => {
+    const fs = new MemoryFileSystem()
+    const v1 = await versionOf('version one', 1, 'doc.txt')
+    const v2 = await versionOf('version two from another device', 2, 'doc.txt')
+    let source = v1.source
+    const { applier } = applierFor(fs, () => source)
+    expect(await applier.apply(v1.change)).toBe('written')
+    expect(new TextDecoder().decode(fs.readFile('doc.txt'))).toBe('version one')
+    expect(await applier.apply(v1.change)).toBe('already-synced')
+
+    fs.writeFile('doc.txt', new TextEncoder().encode('my unsaved local edit'))
+    source = v2.source
+    expect(await applier.apply(v2.change)).toBe('kept-local-edit')
+    expect(new TextDecoder().decode(fs.readFile('doc.txt'))).toBe('my unsaved local edit')
+  })
+
+  it('keeps a locally edited file when the remote side deleted it (an edit beats a delete)', async () => {
+    const fs = new MemoryFileSystem()
+    const v1 = await versionOf('shared', 1, 'x.txt')
+    const { applier } = applierFor(fs, () => v1.source)
+    await applier.apply(v1.change)
+    fs.writeFile('x.txt', new TextEncoder().encode('edited here'))
+    const deleted: Change = { ...v1.change, seq: 2, kind: 'deleted', chunks: undefined }
+    expect(await applier.apply(deleted)).toBe('kept-local-edit')
+    expect(fs.readFile('x.txt')).toBeDefined()
+  })
+})

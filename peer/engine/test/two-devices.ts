@@ -1,0 +1,92 @@
+/**
+ * Two (or more) devices of one account running the real sync engine in this process: an
+ * in-memory folder each, a SQLite index in memory, and a real coordinator over HTTP and
+ * WebSocket. Fast enough to test the sync rules one by one.
+ */
+import { createHash } from 'node:crypto'
+import { ChunkPipeline } from '../../../protocol/pipeline/encode.ts'
+import { cloudSource } from '../../adapters/cloud-source.ts'
+import { MemoryFileSystem } from '../../adapters/memory-fs.ts'
+import { newAccount, type TestCoordinator } from '../../adapters/test/coordinator-harness.ts'
+import { WebSocketPush } from '../../adapters/ws-push.ts'
+import { syncIndexOf } from '../../daemon/index-port.ts'
+import { LocalIndex } from '../../index/local-index.ts'
+import { localChunkSource } from '../../index/own-chunks.ts'
+import { systemClock } from '../../ports/clock.ts'
+import { withRetry } from '../../retry.ts'
+import { SyncEngine } from '../sync-engine.ts'
+
+export interface Device {
+  name: string
+  fs: MemoryFileSystem
+  engine: SyncEngine
+  /** Stops the engine (the folder and index stay) and starts a fresh one on them. */
+  restart(): Promise<void>
+  stop(): Promise<void>
+}
+
+export async function devicesOf(t: TestCoordinator, count: number): Promise<Device[]> {
+  const account = await newAccount(t, count)
+  return account.devices.map(({ linked, api }, i) => {
+    const fs = new MemoryFileSystem()
+    const localIndex = new LocalIndex(':memory:')
+    const index = syncIndexOf(localIndex, Date.now)
+    const pipeline = new ChunkPipeline({ secret: account.secret, workers: 0 })
+    const make = () =>
+      new SyncEngine({
+        fs,
+        watcher: fs.watcher(),
+        api,
+        push: new WebSocketPush({ baseUrl: t.url, credential: linked.credential }),
+        index,
+        clock: systemClock,
+        secret: account.secret,
+        pipeline,
+        localSource: localChunkSource({ index: localIndex, fs, secret: account.secret }),
+        cloudSourceFor: (change) => cloudSource(api, change.fileId, change.version),
+        retry: (call) => withRetry(call, { attempts: 5, baseMs: 20, maxMs: 200 }),
+        pollWaitSeconds: 1,
+      })
+    const device: Device = {
+      name: `device-${i}`,
+      fs,
+      engine: make(),
+      async restart() {
+        await device.engine.stop()
+        device.engine = make()
+        await device.engine.start()
+      },
+      stop: () => device.engine.stop(),
+    }
+    return device
+  })
+}
+
+export const text = (s: string) => new TextEncoder().encode(s)
+export const hash = (b: Uint8Array | undefined) =>
+  b ? createHash('sha256').update(b).digest('hex') : 'absent'
+
+/** Polls until `check` passes (it throws or returns false until then), at most `ms`. */
+export async function eventually(
+  check: () => unknown | Promise<unknown>,
+  ms = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    try {
+      if ((await check()) !== false) return
+    } catch (err) {
+      if (Date.now() > deadline) throw err
+    }
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${ms} ms: ${check.toString()}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+/** Every path and content hash of a folder, for comparing devices. */
+export async function snapshot(fs: MemoryFileSystem): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for await (const { path } of fs.list()) out[path] = hash(fs.readFile(path))
+  return out
+}
