@@ -1,11 +1,23 @@
 import { createHash } from 'node:crypto'
+import { GCM_TAG_BYTES } from '../../protocol/constants.ts'
 import { encryptChunk } from '../../protocol/crypto/chunk-cipher.ts'
+import { possessionResponse } from '../../protocol/crypto/possession.ts'
 import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
-import type { ChunkUpload, UploadCompleteResponse } from '../../protocol/schemas/files.ts'
+import type {
+  Challenge,
+  ChunkUpload,
+  UploadCompleteRequest,
+  UploadCompleteResponse,
+} from '../../protocol/schemas/files.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
-import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-system.ts'
+import {
+  type FileStat,
+  type ReadHandle,
+  type SyncFileSystem,
+  sameStat,
+} from '../ports/file-system.ts'
 import type { SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
 
 export interface UploaderDeps {
@@ -106,7 +118,7 @@ export class Uploader {
       startedAt: now(),
     })
     await this.#send(path, file, session.sessionId, session.uploads, signal)
-    return this.#complete(session.sessionId, signal)
+    return this.#complete(path, file, session.sessionId, session.challenges ?? [], signal)
   }
 
   /**
@@ -126,18 +138,26 @@ export class Uploader {
         throw err
       },
     )
-    if (status?.state === 'committed') return this.#complete(checkpoint.sessionId, signal)
-    if (status?.state !== 'open' || !sameStat(stat, checkpoint.stat)) {
-      index.finishUpload(checkpoint.path)
-      return undefined
-    }
     const file = {
       manifest: checkpoint.manifest,
       plainHashes: checkpoint.plainHashes,
       stat: checkpoint.stat,
     }
+    // Completing a committed session answers its result again (idempotent), no proofs needed.
+    if (status?.state === 'committed')
+      return this.#complete(checkpoint.path, file, checkpoint.sessionId, [], signal)
+    if (status?.state !== 'open' || !sameStat(stat, checkpoint.stat)) {
+      index.finishUpload(checkpoint.path)
+      return undefined
+    }
     await this.#send(checkpoint.path, file, checkpoint.sessionId, status.uploads, signal)
-    return this.#complete(checkpoint.sessionId, signal)
+    return this.#complete(
+      checkpoint.path,
+      file,
+      checkpoint.sessionId,
+      status.challenges ?? [],
+      signal,
+    )
   }
 
   async #send(
@@ -148,7 +168,7 @@ export class Uploader {
     signal?: AbortSignal,
   ): Promise<void> {
     if (uploads.length === 0) return
-    const { fs, api, index, retry, secret } = this.#deps
+    const { fs, api, index, retry } = this.#deps
     const handle = await fs.openRead(path)
     try {
       if (!sameStat(handle.stat, file.stat))
@@ -159,25 +179,12 @@ export class Uploader {
       const stop = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal
       const worker = async () => {
         for (let upload = queue.shift(); upload && !stop.aborted; upload = queue.shift()) {
-          const chunk = file.manifest.chunks[upload.index]
-          if (!chunk)
-            throw new CloudsyncError(
-              'INVALID_INPUT',
-              `Coordinator asked for chunk ${upload.index}, which does not exist`,
-            )
-          const plaintext = await handle.readRange(chunk.offset, chunk.size)
-          const plainHash = createHash('sha256').update(plaintext).digest()
-          if (plainHash.toString('hex') !== file.plainHashes[upload.index]) {
-            throw new FileChangedError(`${path} changed during its upload`)
-          }
-          const { ciphertext, id } = encryptChunk(secret, plaintext, { plainHash })
-          if (id !== chunk.id)
-            throw new FileChangedError(`${path} chunk ${upload.index} no longer matches`)
-          await retry(() => api.putChunk(upload, ciphertext!, stop))
+          const ciphertext = await this.#ciphertextAt(handle, path, file, upload.index)
+          await retry(() => api.putChunk(upload, ciphertext, stop))
           index.ackChunk(sessionId, upload.index)
           this.counters.chunksSent++
-          this.counters.bytesSent += ciphertext!.length
-          this.#deps.progress?.sent(chunk.size)
+          this.counters.bytesSent += ciphertext.length
+          this.#deps.progress?.sent(ciphertext.length - GCM_TAG_BYTES)
         }
       }
       const workers = Math.min(this.#deps.concurrency ?? 4, uploads.length)
@@ -197,9 +204,65 @@ export class Uploader {
     }
   }
 
-  async #complete(sessionId: string, signal?: AbortSignal): Promise<UploadCompleteResponse> {
+  /** Re-reads and re-encrypts chunk `index`, checking it is still the chunk the manifest names. */
+  async #ciphertextAt(
+    handle: ReadHandle,
+    path: string,
+    file: EncodedFile,
+    index: number,
+  ): Promise<Uint8Array> {
+    const chunk = file.manifest.chunks[index]
+    if (!chunk) {
+      throw new CloudsyncError(
+        'INVALID_INPUT',
+        `Coordinator asked for chunk ${index}, which does not exist`,
+      )
+    }
+    const plaintext = await handle.readRange(chunk.offset, chunk.size)
+    const plainHash = createHash('sha256').update(plaintext).digest()
+    if (plainHash.toString('hex') !== file.plainHashes[index]) {
+      throw new FileChangedError(`${path} changed during its upload`)
+    }
+    const { ciphertext, id } = encryptChunk(this.#deps.secret, plaintext, { plainHash })
+    if (id !== chunk.id) throw new FileChangedError(`${path} chunk ${index} no longer matches`)
+    return ciphertext!
+  }
+
+  /**
+   * Answers proof-of-possession challenges: in a global dedup domain, referencing a chunk
+   * another account stored needs proof that this device holds its bytes.
+   */
+  async #prove(
+    path: string,
+    file: EncodedFile,
+    challenges: readonly Challenge[],
+  ): Promise<UploadCompleteRequest> {
+    if (challenges.length === 0) return {}
+    const handle = await this.#deps.fs.openRead(path)
+    try {
+      if (!sameStat(handle.stat, file.stat))
+        throw new FileChangedError(`${path} changed before its upload`)
+      const proofs = []
+      for (const { index, nonce, offset, length } of challenges) {
+        const ciphertext = await this.#ciphertextAt(handle, path, file, index)
+        proofs.push({ index, response: possessionResponse(nonce, ciphertext, offset, length) })
+      }
+      return { proofs }
+    } finally {
+      await handle.close()
+    }
+  }
+
+  async #complete(
+    path: string,
+    file: EncodedFile,
+    sessionId: string,
+    challenges: readonly Challenge[],
+    signal?: AbortSignal,
+  ): Promise<UploadCompleteResponse> {
+    const request = await this.#prove(path, file, challenges)
     const result = await this.#deps.retry(() =>
-      this.#deps.api.completeUpload(sessionId, {}, signal),
+      this.#deps.api.completeUpload(sessionId, request, signal),
     )
     this.counters.commits++
     return result
