@@ -17,6 +17,9 @@ export interface ChokidarWatcherOptions {
   onError?: (err: unknown) => void
 }
 
+/** How often chokidar re-stats a file that is being written. */
+const STABILITY_POLL_MS = 10
+
 /**
  * The folder's changes from chokidar, as relative POSIX paths in coalesced batches. It may
  * report too much (directories, files that came and went): the sync logic stats each path.
@@ -33,6 +36,8 @@ export class ChokidarWatcher implements FolderWatcher {
   #watcher: FSWatcher | undefined
   #pending = new Set<string>()
   #firstAt = 0
+  /** A vanished path holds its batch until then: it may be half of a rename. */
+  #holdUntil = 0
   #timer: NodeJS.Timeout | undefined
 
   constructor(options: ChokidarWatcherOptions) {
@@ -54,10 +59,10 @@ export class ChokidarWatcher implements FolderWatcher {
       // the sync logic stats the path anyway, so report at once.
       atomic: false,
       ignored: (path) => path === state || path.startsWith(state + sep),
-      awaitWriteFinish: { stabilityThreshold: this.#stabilityMs, pollInterval: 10 },
+      awaitWriteFinish: { stabilityThreshold: this.#stabilityMs, pollInterval: STABILITY_POLL_MS },
     })
     this.#watcher = watcher
-    watcher.on('all', (_event, path) => this.#add(path, onPaths))
+    watcher.on('all', (event, path) => this.#add(event, path, onPaths))
     watcher.on('error', (err) => this.#onError(err))
     await new Promise<void>((ready) => watcher.once('ready', ready))
   }
@@ -71,14 +76,20 @@ export class ChokidarWatcher implements FolderWatcher {
     await watcher?.close()
   }
 
-  #add(path: string, onPaths: (paths: string[]) => void): void {
+  #add(event: string, path: string, onPaths: (paths: string[]) => void): void {
     const rel = relative(this.#root, path)
     if (!rel || rel.startsWith('..')) return
     const now = Date.now()
     if (this.#pending.size === 0) this.#firstAt = now
     this.#pending.add(sep === '/' ? rel : rel.split(sep).join('/'))
+    // A rename is an unlink now and an add only once the new path has passed the
+    // stability wait: keep the unlink's batch open until then, so both halves reach the
+    // sync logic together and go up as a move rather than a delete and a re-upload.
+    if (event === 'unlink' || event === 'unlinkDir')
+      this.#holdUntil = now + this.#stabilityMs + 10 * STABILITY_POLL_MS + this.#quietMs
     clearTimeout(this.#timer)
-    const wait = Math.min(this.#quietMs, this.#firstAt + this.#maxDelayMs - now)
+    const quiet = Math.max(this.#quietMs, this.#holdUntil - now)
+    const wait = Math.min(quiet, this.#firstAt + this.#maxDelayMs - now)
     this.#timer = setTimeout(() => this.#flush(onPaths), Math.max(0, wait))
   }
 

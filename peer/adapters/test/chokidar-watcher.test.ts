@@ -67,6 +67,16 @@ describe('ChokidarWatcher', () => {
     await rec.until(['x/y/z.txt'])
   })
 
+  it('reports both halves of a rename in one batch, so it can go up as a move', async () => {
+    await writeFile(join(root, 'before.txt'), 'content that moves')
+    await rec.until(['before.txt'])
+    rec.batches.length = 0
+    await rename(join(root, 'before.txt'), join(root, 'after.txt'))
+    await rec.until(['before.txt', 'after.txt'])
+    const both = rec.batches.find((b) => b.paths.includes('before.txt'))!
+    expect(both.paths).toContain('after.txt')
+  })
+
   it('ignores the state directory', async () => {
     await writeFile(join(root, '.cloudsync', 'index.db'), 'state')
     await mkdir(join(root, '.cloudsync', 'tmp'))
