@@ -1,5 +1,5 @@
 /**
- * `npm run bench:coordinator [-- --json] [--url URL --token TOKEN [--database-url URL]]`
+ * `npm run bench:coordinator [-- --json] [--url URL (--operator-token T | --token LINK)]`
  *
  * Per backend: commits per second (init + PUT + complete of 4 KiB single-chunk files,
  * concurrency 32), change-feed reads per second, and push latency from commit to the
@@ -20,7 +20,7 @@ const { values: opts } = parseArgs({
     json: { type: 'boolean', default: false },
     url: { type: 'string' },
     token: { type: 'string' },
-    'database-url': { type: 'string' },
+    'operator-token': { type: 'string' },
     backend: { type: 'string', default: 'all' }, // all | postgres | embedded
     instances: { type: 'string', default: '2' },
     commits: { type: 'string', default: '5000' },
@@ -60,7 +60,11 @@ async function measure(target: Target): Promise<Row> {
   const reads = await measureReads(target.instances, target.committers, limits(num('reads')))
   log(`  changes reads: ${reads.done} at ${reads.perSecond.toFixed(0)}/s`)
   // Pushes at a modest pace (4 commits in flight): latency, not throughput, is the figure.
-  const push = await measurePush(target.instances, target.fleet, limits(num('pushes'), 4), log)
+  // `--pushes 0` skips the phase (and the fleet), e.g. while profiling commits.
+  const push =
+    num('pushes') > 0
+      ? await measurePush(target.instances, target.fleet, limits(num('pushes'), 4), log)
+      : { p50: Number.NaN, p99: Number.NaN, samples: 0, sockets: 0 }
   log(`  push: ${push.samples} deliveries, p50 ${push.p50} ms, p99 ${push.p99} ms`)
   return {
     backend: target.backend,
@@ -113,17 +117,16 @@ function table(rows: Row[]): string {
 async function main(): Promise<void> {
   const plan: Plan = {
     commitAccounts: num('commit-accounts'),
-    fleetAccounts: num('accounts'),
+    fleetAccounts: num('pushes') > 0 ? num('accounts') : 0,
     fleetDevices: num('devices'),
     nodeArgs: opts.profile ? ['--cpu-prof', '--cpu-prof-dir', opts.profile] : [],
   }
   const rows: Row[] = []
   if (opts.url) {
-    if (!opts.token) throw new Error('--url needs --token (a link token from `account create`)')
-    if (!opts['database-url'])
-      log('note: no --database-url, so no idle fleet: pushes go to the token account only')
-    const { url, token } = opts
-    rows.push(await run(() => useRunning(url, token, plan, opts['database-url'])))
+    const access = { operatorToken: opts['operator-token'], token: opts.token }
+    if (!access.operatorToken) log('note: no --operator-token: one account, no idle fleet')
+    const { url } = opts
+    rows.push(await run(() => useRunning(url, access, plan)))
   } else {
     const want = opts.backend
     if (want === 'all' || want === 'postgres') {

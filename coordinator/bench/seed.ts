@@ -1,7 +1,8 @@
 /**
  * Accounts and devices for the benchmark. When the benchmark owns the store it writes them
  * there directly (seconds, not minutes, for 2,000 devices); against a running coordinator
- * it links devices over HTTP with a link token from `account create`.
+ * it links devices over HTTP, with a link token from `account create` (one account) or
+ * accounts it creates through `POST /admin/accounts` with the operator token.
  */
 import { createDomainSecret } from '../../protocol/crypto/keys.ts'
 import { createAccount } from '../services/accounts.ts'
@@ -62,4 +63,19 @@ export async function seedViaHttp(
     linked.push({ accountId, deviceId, credential, secret })
   }
   return linked
+}
+
+/** `plan[i]` devices in account i, all over HTTP: accounts through the operator route. */
+export async function seedViaAdmin(
+  base: string,
+  operatorToken: string,
+  plan: number[],
+): Promise<SeededDevice[][]> {
+  const accounts: SeededDevice[][] = plan.map(() => [])
+  await runFor(plan.length, Number.POSITIVE_INFINITY, 8, async (i) => {
+    const created = await call(`${base}/admin/accounts`, 'POST', { credential: operatorToken })
+    const { token } = expectStatus(created, 201, 'admin account create').body
+    accounts[i] = await seedViaHttp(base, token, plan[i]!)
+  })
+  return accounts
 }

@@ -16,7 +16,7 @@ import {
   sharedCoordinatorKey,
   spawnCoordinator,
 } from '../test/process-harness.ts'
-import { type SeededDevice, seedViaHttp, seedViaStore } from './seed.ts'
+import { type SeededDevice, seedViaAdmin, seedViaHttp, seedViaStore } from './seed.ts'
 
 export interface Plan {
   /** Accounts (one device each) the commit and read workloads write to. */
@@ -98,28 +98,32 @@ export async function startEmbedded(plan: Plan): Promise<Target> {
 }
 
 /**
- * A coordinator already running. The commit account is the one of `token` (devices linked
- * over HTTP). The idle fleet needs accounts, which only the store can make: given the
- * coordinator's `databaseUrl` they are written there; without it there is no fleet.
+ * A coordinator already running, seeded over HTTP. With the operator token the plan is
+ * made in full (accounts through `POST /admin/accounts`); with only a link token there is
+ * one account, whose devices commit and listen, and no idle fleet.
  */
 export async function useRunning(
   url: string,
-  token: string,
+  access: { operatorToken?: string | undefined; token?: string | undefined },
   plan: Plan,
-  databaseUrl: string | undefined,
 ): Promise<Target> {
   const base = url.replace(/\/+$/, '')
-  const committers = await seedViaHttp(base, token, Math.max(1, plan.commitAccounts))
-  let fleet: SeededDevice[][] = [committers]
-  if (databaseUrl) {
-    const db = await openStore({ databaseUrl })
-    fleet = await seedViaStore(db, fleetPlan(plan)).finally(() => db.close())
+  const stop = async () => {}
+  if (access.operatorToken) {
+    const accounts = await seedViaAdmin(base, access.operatorToken, [
+      ...Array.from({ length: plan.commitAccounts }, () => 1),
+      ...fleetPlan(plan),
+    ])
+    const committers = accounts.slice(0, plan.commitAccounts).map((a) => a[0]!)
+    return {
+      backend: `running at ${base}`,
+      instances: [base],
+      committers,
+      fleet: accounts.slice(plan.commitAccounts),
+      stop,
+    }
   }
-  return {
-    backend: `running at ${base}`,
-    instances: [base],
-    committers,
-    fleet,
-    stop: async () => {},
-  }
+  if (!access.token) throw new Error('--url needs --operator-token or --token')
+  const committers = await seedViaHttp(base, access.token, Math.max(2, plan.commitAccounts))
+  return { backend: `running at ${base}`, instances: [base], committers, fleet: [committers], stop }
 }
