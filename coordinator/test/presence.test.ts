@@ -32,9 +32,16 @@ afterAll(async () => {
 const listed = async (device: TestDevice): Promise<DeviceInfo[]> =>
   (await device.call({ method: 'GET', url: '/devices' })).json().devices
 
+/** Online flags in the order of `devices` (the list's order is by link time, and the
+ * test clock links them all at one instant). */
+const onlineOf = async (asker: TestDevice, devices: TestDevice[]) => {
+  const list = await listed(asker)
+  return devices.map((d) => list.find((x) => x.deviceId === d.deviceId)?.online)
+}
+
 it('shows a device online while its socket is open on either instance, and tells the account', async () => {
   const [laptop, desktop] = await newAccount(a.app, ['laptop', 'desktop'])
-  expect((await listed(laptop!)).map((d) => d.online)).toEqual([false, false])
+  expect(await onlineOf(laptop!, [laptop!, desktop!])).toEqual([false, false])
 
   const laptopWs = await connectWs(a.url!, laptop!.credential)
   laptopWs.hello(0)
@@ -49,16 +56,16 @@ it('shows a device online while its socket is open on either instance, and tells
   await laptopWs.until('the desktop online', () =>
     isOnline(laptopWs.lastDevices(), desktop!.deviceId),
   )
-  expect((await listed(laptop!)).map((d) => d.online)).toEqual([true, true])
+  expect(await onlineOf(laptop!, [laptop!, desktop!])).toEqual([true, true])
 
   await desktopWs.close()
   await laptopWs.until(
     'the desktop offline',
     () => laptopWs.lastDevices()?.find((d) => d.deviceId === desktop!.deviceId)?.online === false,
   )
+  expect(await onlineOf(laptop!, [laptop!, desktop!])).toEqual([true, false])
   const after = await listed(laptop!)
-  expect(after.map((d) => d.online)).toEqual([true, false])
-  expect(after[1]!.lastSeenAt).not.toBeNull()
+  expect(after.find((d) => d.deviceId === desktop!.deviceId)!.lastSeenAt).not.toBeNull()
   await laptopWs.close()
 })
 
@@ -71,8 +78,27 @@ it('keeps a device online while one of its two sockets is still open', async () 
   await first.close()
   // The close's presence write and announcement go first; the second socket then re-reads.
   await new Promise((r) => setTimeout(r, 200))
-  expect((await listed(laptop!))[0]!.online).toBe(true)
+  expect(await onlineOf(laptop!, [laptop!])).toEqual([true])
   await second.close()
+})
+
+it('closes the socket of a device unlinked while connected, and tells the others', async () => {
+  const [laptop, tablet] = await newAccount(a.app, ['laptop', 'tablet'])
+  const laptopWs = await connectWs(a.url!, laptop!.credential)
+  laptopWs.hello(0)
+  const tabletWs = await connectWs(b.url!, tablet!.credential)
+  tabletWs.hello(0)
+  await laptopWs.until('the tablet online', () =>
+    isOnline(laptopWs.lastDevices(), tablet!.deviceId),
+  )
+
+  const del = await laptop!.call({ method: 'DELETE', url: `/devices/${tablet!.deviceId}` })
+  expect(del.statusCode).toBe(204)
+  await tabletWs.closed
+  await laptopWs.until('a list without the tablet', () =>
+    laptopWs.lastDevices()!.every((d) => d.deviceId !== tablet!.deviceId),
+  )
+  await laptopWs.close()
 })
 
 it("never tells one account about another account's devices", async () => {
@@ -101,7 +127,7 @@ it('lets the presence of an instance that died without closing lapse', async () 
     expiresAt,
     now: new Date(clock),
   })
-  expect((await listed(laptop!))[1]!.online).toBe(true)
+  expect(await onlineOf(laptop!, [nas!])).toEqual([true])
   clock += PRESENCE_LEASE_MS + 1
-  expect((await listed(laptop!))[1]!.online).toBe(false)
+  expect(await onlineOf(laptop!, [nas!])).toEqual([false])
 })

@@ -21,6 +21,7 @@ import {
 import { isChangeMessage } from '../../services/account-feed.ts'
 import { toChange } from '../../services/changes.ts'
 import { changesAfter } from '../../store/changes.ts'
+import { getDevice } from '../../store/devices.ts'
 
 /** Changes read from the log per query while catching a socket up. */
 const CATCH_UP_PAGE = 500
@@ -42,7 +43,14 @@ export const websocketRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const send = (message: ServerMessage) => sendIfOpen(socket, encodeMessage(message))
     const sendDevices = async () => {
-      send({ type: 'devices', devices: await app.presence.snapshot(accountId) })
+      const devices = await app.presence.snapshot(accountId)
+      // Unlinking announces the list: a socket whose device left it, revoked, closes now,
+      // since its credential stopped working (a device without a peer id is not listed).
+      if (!devices.some((d) => d.deviceId === device.deviceId)) {
+        const row = await getDevice(app.db, device.deviceId)
+        if (!row || row.revokedAt) return socket.close(1008, 'device unlinked')
+      }
+      if (cursor !== null) send({ type: 'devices', devices })
     }
 
     const catchUp = async () => {
@@ -56,9 +64,9 @@ export const websocketRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
     const watching = app.feed.watch(accountId, (message, raw) => {
       enqueue(async () => {
-        if (cursor === null) return // not caught up yet: the hello's catch-up reads it
         // The list as read now, not as published (see Presence.snapshot).
         if (message.type === 'devices') return sendDevices()
+        if (cursor === null) return // not caught up yet: the hello's catch-up reads it
         if (!isChangeMessage(message)) return sendIfOpen(socket, raw)
         if (message.change.seq <= cursor) return
         if (message.change.seq === cursor + 1) {
