@@ -110,6 +110,27 @@ describe.skipIf(!reachable)('two coordinator processes on one Postgres and one R
     await second.close()
   }, 20_000)
 
+  it('a coordinator stopping gracefully takes its devices offline at once, and says so', async () => {
+    const leaving = await spawnCoordinator(env)
+    extra.push(leaving)
+    const [laptop, desktop] = await linkAccount(db, two.url, ['laptop', 'desktop'])
+    const watcher = await connectWs(two.url, laptop!.credential)
+    watcher.hello(0)
+    const ws = await connectWs(leaving.url, desktop!.credential)
+    await watcher.until('the desktop online', () =>
+      isOnline(watcher.lastDevices(), desktop!.deviceId),
+    )
+    await leaving.kill('SIGTERM')
+    await ws.closed
+    // Not after the 60 s lease: the instance removed its presence before it exited.
+    const listed = await laptop!.call(two.url, 'GET', '/devices')
+    expect(isOnline(listed.body.devices, desktop!.deviceId)).toBe(false)
+    await watcher.until('the desktop offline', () =>
+      watcher.lastDevices()!.some((d) => d.deviceId === desktop!.deviceId && !d.online),
+    )
+    await watcher.close()
+  })
+
   it('delivers 50 concurrent commits to a listening socket exactly once, in order, gapless', async () => {
     const [laptop, desktop] = await linkAccount(db, one.url, ['laptop', 'desktop'])
     const ws = await connectWs(one.url, desktop!.credential)
