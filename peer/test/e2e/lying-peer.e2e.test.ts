@@ -51,7 +51,7 @@ describe('a peer that serves wrong bytes', () => {
     await waitFor(
       async () => {
         const s = await freshStatus(a)
-        return s.local.uploaded >= 1 && s.pendingUploads === 0
+        return (s.local.uploaded ?? 0) >= 1 && s.pendingUploads === 0
       },
       { timeoutMs: 60_000, what: 'A to upload photos.bin' },
     )

@@ -53,7 +53,7 @@ beforeAll(async () => {
   await waitFor(
     async () => {
       const s = await freshStatus(a)
-      return s.local.uploaded >= 1 && s.pendingUploads === 0
+      return (s.local.uploaded ?? 0) >= 1 && s.pendingUploads === 0
     },
     { timeoutMs: 60_000, what: 'A to upload secret.bin' },
   )
