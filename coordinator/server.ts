@@ -2,6 +2,11 @@
  * Starts a coordinator: `node coordinator/server.ts`. With no configuration it runs on
  * the embedded defaults (PGlite, local blobs and its key under ./cloudsync-data, the
  * in-process bus) on port 8080, and prints where it listens.
+ *
+ * Several instances may share one Postgres (DATABASE_URL) and one Redis (REDIS_URL); they
+ * must share COORDINATOR_KEY too. A schema other than the default is chosen in the URL,
+ * as libpq does: `postgres://…/db?options=-c%20search_path%3Dmy_schema` (the tests and the
+ * benchmark run each coordinator set in a fresh schema this way).
  */
 import { buildApp } from './app.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
