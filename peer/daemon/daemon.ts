@@ -5,6 +5,7 @@ import type { DeviceInfo } from '../../protocol/schemas/devices.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
 import { ChokidarWatcher } from '../adapters/chokidar-watcher.ts'
 import { cloudSource } from '../adapters/cloud-source.ts'
+import { DiskChunkCache } from '../adapters/disk-chunk-cache.ts'
 import { HttpCoordinator } from '../adapters/http-coordinator.ts'
 import { NodeFileSystem } from '../adapters/node-fs.ts'
 import { WebSocketPush } from '../adapters/ws-push.ts'
@@ -95,10 +96,19 @@ export class Daemon {
     const api = new HttpCoordinator({ baseUrl: state.coordinatorUrl, credential: state.credential })
     const push = new WebSocketPush({ baseUrl: state.coordinatorUrl, credential: state.credential })
     const identity = { certificate: state.certificate, coordinatorKey: state.coordinatorKey }
+    let daemon: Daemon | undefined
+    const ownFiles = ownChunkProvider({ index: localIndex, fs, secret })
+    // Peers get chunks from this device's synced files, from a file it is uploading right
+    // now (streaming sync), or from what it prefetched itself.
+    const served = async (id: string): Promise<Uint8Array | undefined> =>
+      (await ownFiles.read(id)) ??
+      (await daemon?.engine.uploader.servingChunk(id)) ??
+      (await daemon?.engine.prefetcher?.read(id))
+    const cache = await DiskChunkCache.open(join(stateDir, 'cache'))
     const node = await createSwarmNode({
       privateKey: decodeNodeKey(Buffer.from(state.nodeKey, 'base64')),
       listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
-      chunks: { identity, provider: ownChunkProvider({ index: localIndex, fs, secret }) },
+      chunks: { identity, provider: { read: (id) => served(id) } },
       mdns: options.mdns ? {} : false,
     })
     const swarm = new SwarmSource({ identity, openStream: chunkStreamOpener(node) })
@@ -111,7 +121,6 @@ export class Daemon {
         onRetry: (err, attempt) =>
           log('warn', 'retrying a coordinator call', { attempt, error: (err as Error).message }),
       })
-    let daemon: Daemon | undefined
     const engine = new SyncEngine({
       fs,
       watcher: new ChokidarWatcher({ root: options.root, stateDir }),
@@ -123,6 +132,8 @@ export class Daemon {
       pipeline,
       localSource: localChunkSource({ index: localIndex, fs, secret }),
       swarmSource: swarm,
+      cache,
+      deviceId: state.deviceId,
       cloudSourceFor: (change) => cloudSource(api, change.fileId, change.version),
       retry,
       log,
@@ -185,6 +196,7 @@ export class Daemon {
       local: { ...engine.local.counters },
       remote: { ...engine.remote.counters },
       sources: structuredClone(engine.fetcher.counters),
+      prefetch: { ...(engine.prefetcher?.counters ?? {}) },
       addresses: nodeAddresses(this.node),
     }
   }
@@ -222,5 +234,6 @@ export interface DaemonStatus {
   local: Record<string, number>
   remote: Record<string, number>
   sources: Record<string, { chunks: number; bytes: number; failures: number }>
+  prefetch: Record<string, number>
   addresses: string[]
 }

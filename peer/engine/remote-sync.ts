@@ -18,6 +18,9 @@ export interface RemoteSyncDeps {
   onLocalEditKept: (path: string) => void
   /** Other messages (pending uploads, device lists) for whoever wants them. */
   onMessage?: (message: ServerMessage) => void
+  /** Awaited before a change is applied, and told after (the prefetcher's hooks). */
+  beforeApply?: (change: Change) => Promise<void>
+  afterApply?: (change: Change, outcome: ApplyOutcome) => Promise<void>
   log: (level: 'info' | 'warn', message: string, fields?: object) => void
   /** Seconds a long poll waits while the push channel is down. */
   pollWaitSeconds?: number
@@ -105,7 +108,9 @@ export class RemoteSync {
     const paths = change.fromPath ? [change.path, change.fromPath] : [change.path]
     for (let attempt = 1; ; attempt++) {
       try {
+        await this.#deps.beforeApply?.(change)
         const outcome = await locks.with(paths, () => applier.apply(change, signal))
+        await this.#deps.afterApply?.(change, outcome)
         this.counters[outcome]++
         if (outcome === 'kept-local-edit') this.#deps.onLocalEditKept(change.path)
         break

@@ -2,6 +2,7 @@ import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
 import type { ChunkSource } from '../chunk-source.ts'
+import type { ChunkCache } from '../ports/chunk-cache.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { CoordinatorApi, PushChannel } from '../ports/coordinator.ts'
 import type { SyncFileSystem } from '../ports/file-system.ts'
@@ -11,6 +12,7 @@ import { ChangeApplier } from './applier.ts'
 import { ChunkFetcher } from './fetcher.ts'
 import { LocalSync } from './local-sync.ts'
 import { PathLocks } from './path-locks.ts'
+import { Prefetcher } from './prefetcher.ts'
 import { RemoteSync } from './remote-sync.ts'
 import { Uploader } from './uploader.ts'
 
@@ -30,6 +32,10 @@ export interface SyncEngineDeps {
   localSource: ChunkSource
   /** Chunks from the account's other devices, when the swarm runs. */
   swarmSource?: ChunkSource
+  /** Where chunks prefetched from peers wait (streaming sync); none: no prefetch. */
+  cache?: ChunkCache
+  /** This device's id: its own `pending` notices are not prefetched. */
+  deviceId?: string
   /** Chunks of one file version from the cloud (presigned URLs). */
   cloudSourceFor: (change: Change) => ChunkSource
   retry: <T>(call: () => Promise<T>) => Promise<T>
@@ -49,6 +55,7 @@ export class SyncEngine {
   readonly fetcher = new ChunkFetcher()
   readonly local: LocalSync
   readonly remote: RemoteSync
+  readonly prefetcher: Prefetcher | undefined
   readonly #deps: SyncEngineDeps
   readonly #log: Log
   readonly #dirty = new Set<string>()
@@ -63,12 +70,23 @@ export class SyncEngine {
     const now = () => deps.clock.now()
     this.uploader = new Uploader({ ...deps, now })
     this.local = new LocalSync({ ...deps, uploader: this.uploader, locks, log: this.#log })
+    const prefetcher =
+      deps.cache && deps.swarmSource
+        ? new Prefetcher({
+            cache: deps.cache,
+            swarm: deps.swarmSource,
+            deviceId: deps.deviceId ?? '',
+            log: this.#log,
+          })
+        : undefined
+    this.prefetcher = prefetcher
     const applier = new ChangeApplier({
       ...deps,
       fetcher: this.fetcher,
       log: this.#log,
       sourcesFor: (change) => [
         deps.localSource,
+        ...(prefetcher ? [prefetcher.source()] : []),
         ...(deps.swarmSource ? [deps.swarmSource] : []),
         deps.cloudSourceFor(change),
       ],
@@ -79,6 +97,16 @@ export class SyncEngine {
       locks,
       log: this.#log,
       onLocalEditKept: (path) => this.markDirty([path]),
+      onMessage: (message) => {
+        if (message.type === 'pending') prefetcher?.onPending(message)
+        else if (message.type === 'pending-expired')
+          void prefetcher?.onPendingExpired(message.sessionId)
+        deps.onMessage?.(message)
+      },
+      ...(prefetcher && {
+        beforeApply: (change) => prefetcher.settle(change),
+        afterApply: (change) => prefetcher.evict(change),
+      }),
     })
   }
 

@@ -59,6 +59,12 @@ export class FileChangedError extends Error {
  * crash the upload resumes and re-sends only what the store does not have.
  */
 export class Uploader {
+  /**
+   * Files being uploaded right now, by local path. Registered before the coordinator hears
+   * of the upload (its `pending` notice goes to the other devices at once), so LAN peers
+   * can pull these chunks from this device while the cloud upload runs.
+   */
+  readonly inFlight = new Map<string, EncodedFile>()
   readonly counters: UploaderCounters = {
     chunksSent: 0,
     bytesSent: 0,
@@ -104,21 +110,49 @@ export class Uploader {
   ): Promise<UploadCompleteResponse> {
     const { api, index, retry, now } = this.#deps
     const { manifest } = file
-    const session = await retry(() =>
-      api.initUpload({ path: remotePath, ...manifest, baseVersion }, signal),
-    )
-    this.counters.chunksDeduplicated += manifest.chunks.length - session.missing.length
-    index.beginUpload({
-      path,
-      sessionId: session.sessionId,
-      baseVersion,
-      manifest,
-      plainHashes: file.plainHashes,
-      stat: file.stat,
-      startedAt: now(),
-    })
-    await this.#send(path, file, session.sessionId, session.uploads, signal)
-    return this.#complete(path, file, session.sessionId, session.challenges ?? [], signal)
+    this.inFlight.set(path, file)
+    try {
+      const session = await retry(() =>
+        api.initUpload({ path: remotePath, ...manifest, baseVersion }, signal),
+      )
+      this.counters.chunksDeduplicated += manifest.chunks.length - session.missing.length
+      index.beginUpload({
+        path,
+        sessionId: session.sessionId,
+        baseVersion,
+        manifest,
+        plainHashes: file.plainHashes,
+        stat: file.stat,
+        startedAt: now(),
+      })
+      await this.#send(path, file, session.sessionId, session.uploads, signal)
+      return await this.#complete(path, file, session.sessionId, session.challenges ?? [], signal)
+    } finally {
+      this.inFlight.delete(path)
+    }
+  }
+
+  /**
+   * A chunk of a file being uploaded, for a peer that asked: re-read, checked against the
+   * manifest and re-encrypted. Undefined when no upload in flight has it (or its file has
+   * changed since it was chunked).
+   */
+  async servingChunk(id: string): Promise<Uint8Array | undefined> {
+    for (const [path, file] of this.inFlight) {
+      const index = file.manifest.chunks.findIndex((c) => c.id === id)
+      if (index < 0) continue
+      const handle = await this.#deps.fs.openRead(path).catch(() => undefined)
+      if (!handle) continue
+      try {
+        if (sameStat(handle.stat, file.stat))
+          return await this.#ciphertextAt(handle, path, file, index)
+      } catch (err) {
+        if (!(err instanceof FileChangedError) && !isCloudsyncError(err)) throw err
+      } finally {
+        await handle.close()
+      }
+    }
+    return undefined
   }
 
   /**

@@ -4,14 +4,17 @@
  * WebSocket. Fast enough to test the sync rules one by one.
  */
 import { createHash } from 'node:crypto'
+import { CloudsyncError } from '../../../protocol/errors.ts'
 import { ChunkPipeline } from '../../../protocol/pipeline/encode.ts'
 import { cloudSource } from '../../adapters/cloud-source.ts'
+import { MemoryChunkCache } from '../../adapters/memory-chunk-cache.ts'
 import { MemoryFileSystem } from '../../adapters/memory-fs.ts'
 import { newAccount, type TestCoordinator } from '../../adapters/test/coordinator-harness.ts'
 import { WebSocketPush } from '../../adapters/ws-push.ts'
+import { type ChunkSource, getEach } from '../../chunk-source.ts'
 import { syncIndexOf } from '../../daemon/index-port.ts'
 import { LocalIndex } from '../../index/local-index.ts'
-import { localChunkSource } from '../../index/own-chunks.ts'
+import { localChunkSource, ownChunkProvider } from '../../index/own-chunks.ts'
 import { systemClock } from '../../ports/clock.ts'
 import { withRetry } from '../../retry.ts'
 import { SyncEngine } from '../sync-engine.ts'
@@ -25,18 +28,66 @@ export interface Device {
   stop(): Promise<void>
 }
 
-export async function devicesOf(t: TestCoordinator, count: number): Promise<Device[]> {
+export interface DeviceOptions {
+  /** Give each device a swarm: an in-process bridge to the other devices' chunk providers. */
+  swarm?: boolean
+  /** Slows each chunk PUT, so an upload stays in flight long enough to be seen. */
+  putDelayMs?: number
+}
+
+export async function devicesOf(
+  t: TestCoordinator,
+  count: number,
+  options: DeviceOptions = {},
+): Promise<Device[]> {
   const account = await newAccount(t, count)
-  return account.devices.map(({ linked, api }, i) => {
+  const providers: ((id: string) => Promise<Uint8Array | undefined>)[] = []
+  const devices = account.devices.map(({ linked, api: realApi }, i) => {
     const fs = new MemoryFileSystem()
     const localIndex = new LocalIndex(':memory:')
     const index = syncIndexOf(localIndex, Date.now)
     const pipeline = new ChunkPipeline({ secret: account.secret, workers: 0 })
+    const delay = options.putDelayMs ?? 0
+    // A Proxy, not a prototype: the client's #private members need the real instance as `this`.
+    const api: typeof realApi = delay
+      ? new Proxy(realApi, {
+          get(target, prop) {
+            if (prop === 'putChunk') {
+              return async (...args: Parameters<typeof realApi.putChunk>) => {
+                await new Promise((r) => setTimeout(r, delay))
+                return target.putChunk(...args)
+              }
+            }
+            const value = Reflect.get(target, prop, target)
+            return typeof value === 'function' ? value.bind(target) : value
+          },
+        })
+      : realApi
+    const own = ownChunkProvider({ index: localIndex, fs, secret: account.secret })
+    providers[i] = async (id) =>
+      (await own.read(id)) ?? (await device.engine.uploader.servingChunk(id))
+    const bridge = async (id: string) => {
+      for (const [j, read] of providers.entries()) {
+        const bytes = j === i ? undefined : await read(id)
+        if (bytes) return bytes
+      }
+      throw new CloudsyncError('NOT_FOUND', `no peer has ${id}`)
+    }
+    const swarm: ChunkSource = {
+      name: 'swarm',
+      get: bridge,
+      getMany: (ids, o) => getEach(bridge, ids, o),
+    }
     const make = () =>
       new SyncEngine({
         fs,
         watcher: fs.watcher(),
         api,
+        ...(options.swarm && {
+          swarmSource: swarm,
+          cache: new MemoryChunkCache(),
+          deviceId: linked.deviceId,
+        }),
         push: new WebSocketPush({ baseUrl: t.url, credential: linked.credential }),
         index,
         clock: systemClock,
@@ -60,6 +111,7 @@ export async function devicesOf(t: TestCoordinator, count: number): Promise<Devi
     }
     return device
   })
+  return devices
 }
 
 export const text = (s: string) => new TextEncoder().encode(s)

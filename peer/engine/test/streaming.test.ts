@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startCoordinator, type TestCoordinator } from '../../adapters/test/coordinator-harness.ts'
+import { type Device, devicesOf, eventually, hash } from './two-devices.ts'
+
+let t: TestCoordinator
+let a: Device
+let b: Device
+
+beforeAll(async () => {
+  t = await startCoordinator()
+  // Each chunk PUT takes 400 ms: the upload is in flight long enough for B to see it.
+  ;[a, b] = (await devicesOf(t, 2, { swarm: true, putDelayMs: 400 })) as [Device, Device]
+  await Promise.all([a.engine.start(), b.engine.start()])
+  // Pending notices are live-only: B must be listening before A starts uploading.
+  await eventually(() => expect(a.engine.remote.connected && b.engine.remote.connected).toBe(true))
+})
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()])
+  await t?.close()
+})
+
+describe('streaming sync: LAN peers pull an upload while it is still going to the cloud', () => {
+  it('writes the committed file from chunks prefetched from the uploader, none from the cloud', async () => {
+    const video = randomBytes(12 * 1024 * 1024)
+    a.fs.writeFile('video.mp4', video)
+    await eventually(() => expect(b.engine.prefetcher!.counters.chunks).toBeGreaterThan(0), 20_000)
+    // The prefetch finished before A's slowed upload could have committed.
+    expect(a.engine.uploader.counters.commits).toBe(0)
+    await eventually(() => expect(hash(b.fs.readFile('video.mp4'))).toBe(hash(video)), 30_000)
+    const sources = b.engine.fetcher.counters
+    expect(sources.prefetch?.bytes).toBeGreaterThan(video.length)
+    expect(sources.cloud?.bytes ?? 0).toBe(0)
+  })
+})
