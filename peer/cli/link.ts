@@ -1,9 +1,10 @@
+import { mkdir, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { createDomainSecret } from '../../protocol/crypto/keys.ts'
 import { HttpCoordinator, linkDevice } from '../adapters/http-coordinator.ts'
-import { loadDeviceState, saveDeviceState } from '../daemon/device-state.ts'
+import { type DeviceState, loadDeviceState, saveDeviceState } from '../daemon/device-state.ts'
 import { encodeNodeKey, generateNodeKey, peerIdOf } from '../swarm/index.ts'
 import { CliError, EXIT } from './output.ts'
 
@@ -40,6 +41,21 @@ function decodeLinkCode(text: string): LinkCode {
 }
 
 export const stateDirOf = (dir: string): string => join(resolve(dir), '.cloudsync')
+
+/** The device state of a linked folder, or an error that says what is wrong with it. */
+export async function loadLinked(dir: string): Promise<{ state: DeviceState; stateDir: string }> {
+  const root = resolve(dir)
+  const info = await stat(root).catch(() => undefined)
+  if (!info?.isDirectory()) throw new CliError(`${root}: no such folder`, EXIT.notFound)
+  const stateDir = stateDirOf(root)
+  const state = await loadDeviceState(stateDir).catch(() => {
+    throw new CliError(
+      `${root} is not linked: run \`cloudsync link\` first, or pass --dir`,
+      EXIT.notLinked,
+    )
+  })
+  return { state, stateDir }
+}
 
 export function registerLinkCommands(program: Command): void {
   program
@@ -78,7 +94,6 @@ export function registerLinkCommands(program: Command): void {
             EXIT.usage,
           )
         }
-        const { mkdir } = await import('node:fs/promises')
         await mkdir(resolve(opts.dir), { recursive: true })
         const key = await generateNodeKey()
         const linked = await linkDevice(url, {

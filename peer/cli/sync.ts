@@ -4,9 +4,8 @@ import type { Command } from 'commander'
 import pino from 'pino'
 import { HttpCoordinator } from '../adapters/http-coordinator.ts'
 import { Daemon, type DaemonStatus, STATUS_FILE } from '../daemon/daemon.ts'
-import { loadDeviceState } from '../daemon/device-state.ts'
-import { stateDirOf } from './link.ts'
-import { bytes, CliError, EXIT } from './output.ts'
+import { loadLinked } from './link.ts'
+import { bytes } from './output.ts'
 
 export function registerSyncCommands(program: Command): void {
   program
@@ -26,6 +25,7 @@ export function registerSyncCommands(program: Command): void {
         rescan: string
       }) => {
         const root = resolve(opts.dir)
+        await loadLinked(root)
         const logger = pino({ level: opts.logLevel }, pino.destination(2))
         const daemon = await Daemon.start({
           root,
@@ -33,14 +33,6 @@ export function registerSyncCommands(program: Command): void {
           mdns: opts.mdns,
           rescanIntervalMs: Number(opts.rescan) * 1000,
           log: (level, message, fields) => logger[level](fields ?? {}, message),
-        }).catch((err) => {
-          if ((err as { code?: string }).code === 'NOT_FOUND') {
-            throw new CliError(
-              `${root} is not linked: run \`cloudsync link\` first`,
-              EXIT.notLinked,
-            )
-          }
-          throw err
         })
         logger.info(
           { root, device: daemon.state.deviceId, addresses: daemon.status().addresses },
@@ -61,10 +53,7 @@ export function registerSyncCommands(program: Command): void {
     .option('-d, --dir <path>', 'the linked folder', '.')
     .option('--json', 'print the status as JSON', false)
     .action(async (opts: { dir: string; json: boolean }) => {
-      const stateDir = stateDirOf(opts.dir)
-      const state = await loadDeviceState(stateDir).catch(() => {
-        throw new CliError(`${resolve(opts.dir)} is not linked`, EXIT.notLinked)
-      })
+      const { state, stateDir } = await loadLinked(opts.dir)
       const status = await readFile(join(stateDir, STATUS_FILE), 'utf8')
         .then((t) => JSON.parse(t) as DaemonStatus)
         .catch(() => undefined)

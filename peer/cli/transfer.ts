@@ -8,25 +8,19 @@ import { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
 import { cloudSource } from '../adapters/cloud-source.ts'
 import { HttpCoordinator } from '../adapters/http-coordinator.ts'
 import { NodeFileSystem } from '../adapters/node-fs.ts'
-import { type DeviceState, loadDeviceState, secretOf } from '../daemon/device-state.ts'
+import { type DeviceState, secretOf } from '../daemon/device-state.ts'
 import { syncIndexOf } from '../daemon/index-port.ts'
 import { ChunkFetcher } from '../engine/fetcher.ts'
 import { Uploader } from '../engine/uploader.ts'
 import { LocalIndex } from '../index/local-index.ts'
 import { withRetry } from '../retry.ts'
-import { stateDirOf } from './link.ts'
+import { loadLinked } from './link.ts'
 import { bytes, CliError, EXIT, progress } from './output.ts'
 
 async function linked(
   dir: string,
 ): Promise<{ state: DeviceState; stateDir: string; api: HttpCoordinator }> {
-  const stateDir = stateDirOf(dir)
-  const state = await loadDeviceState(stateDir).catch(() => {
-    throw new CliError(
-      `${resolve(dir)} is not linked: run \`cloudsync link\` first, or pass --dir`,
-      EXIT.notLinked,
-    )
-  })
+  const { state, stateDir } = await loadLinked(dir)
   return {
     state,
     stateDir,
@@ -68,6 +62,7 @@ export function registerTransferCommands(program: Command): void {
         secret,
         retry,
         now: Date.now,
+        concurrency: Number(process.env.CS_CONC ?? 4),
         progress: { hashed: (n) => hashing.add(n), sent: (n) => sending?.add(n) },
       })
       const name = basename(local)
