@@ -12,6 +12,8 @@ export interface S3Config {
   accessKeyId: string | undefined
   secretAccessKey: string | undefined
   forcePathStyle: boolean
+  /** Create the bucket at start if it is missing (a fresh S3-compatible store). */
+  createBucket: boolean
 }
 
 export interface Limits {
@@ -125,6 +127,9 @@ export function loadConfig(env: Env = {}, defaults: Partial<Config> = {}): Confi
           secretAccessKey: str('S3_SECRET_ACCESS_KEY'),
           forcePathStyle: ['true', '1'].includes(
             oneOf('S3_FORCE_PATH_STYLE', ['true', 'false', '1', '0'], 'false'),
+          ),
+          createBucket: ['true', '1'].includes(
+            oneOf('S3_CREATE_BUCKET', ['true', 'false', '1', '0'], 'false'),
           ),
         }
       : undefined,
