@@ -55,14 +55,27 @@ export class ChangeApplier {
         return 'refused-path'
       }
     }
-    switch (change.kind) {
-      case 'created':
-      case 'modified':
-        return this.#write(change, signal)
-      case 'deleted':
-        return this.#delete(change)
-      case 'moved':
-        return this.#move(change, signal)
+    try {
+      switch (change.kind) {
+        case 'created':
+        case 'modified':
+          return await this.#write(change, signal)
+        case 'deleted':
+          return await this.#delete(change)
+        case 'moved':
+          return await this.#move(change, signal)
+      }
+    } catch (err) {
+      // A valid path the file system still refuses (it leads out of the folder through a
+      // symlink): refuse this change and move on, rather than fail it (and so every change
+      // after it) forever.
+      if (!isCloudsyncError(err, 'INVALID_PATH')) throw err
+      this.#deps.log('warn', 'refused to write outside the folder', {
+        path: change.path,
+        ...(change.fromPath !== undefined && { fromPath: change.fromPath }),
+        error: err.message,
+      })
+      return 'refused-path'
     }
   }
 
@@ -147,10 +160,6 @@ export class ChangeApplier {
       return true
     } catch (err) {
       await temp.discard().catch(() => {})
-      if (isCloudsyncError(err, 'INVALID_PATH')) {
-        this.#deps.log('warn', 'refused to write outside the folder', { path: change.path })
-        return false
-      }
       throw err
     }
   }
