@@ -6,14 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { open, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import {
-  type Coordinator,
-  type Device,
-  E2E,
-  freshStatus,
-  sha256File,
-  waitFor,
-} from './harness.ts'
+import { type Coordinator, type Device, E2E, freshStatus, sha256File, waitFor } from './harness.ts'
 
 const MiB = 1024 * 1024
 const SIZE = 256 * MiB

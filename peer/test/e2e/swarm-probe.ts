@@ -13,13 +13,13 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { CHUNK_PROTOCOL } from '../../../protocol/constants.ts'
 import { encodeRequest, FrameDecoder } from '../../../protocol/p2p/chunk-protocol.ts'
 import { loadDeviceState } from '../../daemon/device-state.ts'
+import { helloFrame } from '../../swarm/identity.ts'
 import {
   chunkStreamOpener,
   createSwarmNode,
   decodeNodeKey,
   SwarmSource,
 } from '../../swarm/index.ts'
-import { helloFrame } from '../../swarm/identity.ts'
 import { FrameReader, sendAll } from '../../swarm/stream-io.ts'
 
 const [dir, target, ...ids] = process.argv.slice(2)
@@ -54,7 +54,9 @@ for await (const r of source.getMany(ids, { signal: AbortSignal.timeout(30_000) 
 process.stdout.write(`client ${JSON.stringify(client)}\n`)
 
 // By hand: hello, request, and whatever the responder sends back.
-const stream = await node.dialProtocol(addr, CHUNK_PROTOCOL, { signal: AbortSignal.timeout(15_000) })
+const stream = await node.dialProtocol(addr, CHUNK_PROTOCOL, {
+  signal: AbortSignal.timeout(15_000),
+})
 const reader = new FrameReader(stream, new FrameDecoder('requester'))
 const raw = { statuses: [] as { id: string; status: string }[], bodyBytes: 0 }
 await sendAll(stream, [helloFrame(identity)])
