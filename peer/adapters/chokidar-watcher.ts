@@ -86,7 +86,7 @@ export class ChokidarWatcher implements FolderWatcher {
     // stability wait: keep the unlink's batch open until then, so both halves reach the
     // sync logic together and go up as a move rather than a delete and a re-upload.
     if (event === 'unlink' || event === 'unlinkDir')
-      this.#holdUntil = now + this.#stabilityMs + 10 * STABILITY_POLL_MS + this.#quietMs
+      this.#holdUntil = now + 2 * this.#stabilityMs + 10 * STABILITY_POLL_MS + this.#quietMs
     clearTimeout(this.#timer)
     const quiet = Math.max(this.#quietMs, this.#holdUntil - now)
     const wait = Math.min(quiet, this.#firstAt + this.#maxDelayMs - now)
@@ -95,6 +95,7 @@ export class ChokidarWatcher implements FolderWatcher {
 
   #flush(onPaths: (paths: string[]) => void): void {
     this.#timer = undefined
+    this.#holdUntil = 0
     if (!this.#watcher || this.#pending.size === 0) return
     const paths = [...this.#pending]
     this.#pending = new Set()
