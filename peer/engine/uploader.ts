@@ -207,7 +207,19 @@ export class Uploader {
     try {
       if (!sameStat(handle.stat, file.stat))
         throw new FileChangedError(`${path} changed before its upload`)
-      const queue = [...uploads]
+      // A chunk that recurs in the file (runs of zeros, repeated content) is asked for once
+      // per index: its bytes go up once, and every index is acknowledged with them.
+      const indexesOf = new Map<string, number[]>()
+      const queue: ChunkUpload[] = []
+      for (const upload of uploads) {
+        const id = file.manifest.chunks[upload.index]?.id ?? `#${upload.index}`
+        const same = indexesOf.get(id)
+        if (same) same.push(upload.index)
+        else {
+          indexesOf.set(id, [upload.index])
+          queue.push(upload)
+        }
+      }
       // The first failure stops the other workers before the handle closes.
       const failed = new AbortController()
       const stop = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal
@@ -215,10 +227,11 @@ export class Uploader {
         for (let upload = queue.shift(); upload && !stop.aborted; upload = queue.shift()) {
           const ciphertext = await this.#ciphertextAt(handle, path, file, upload.index)
           await retry(() => api.putChunk(upload, ciphertext, stop))
-          index.ackChunk(sessionId, upload.index)
+          const same = indexesOf.get(file.manifest.chunks[upload.index]!.id) ?? [upload.index]
+          for (const i of same) index.ackChunk(sessionId, i)
           this.counters.chunksSent++
           this.counters.bytesSent += ciphertext.length
-          this.#deps.progress?.sent(ciphertext.length - GCM_TAG_BYTES)
+          this.#deps.progress?.sent((ciphertext.length - GCM_TAG_BYTES) * same.length)
         }
       }
       const workers = Math.min(this.#deps.concurrency ?? 4, uploads.length)
