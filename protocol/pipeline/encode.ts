@@ -19,6 +19,12 @@ export interface PipelineOptions {
   workers?: number
   /** Shared read buffers, each two max-size chunks; the pipeline's memory bound. */
   slabs?: number
+  /**
+   * Worker threads idle this long are ended, and started again for the next large file:
+   * an idle worker never collects its garbage, so it would keep its isolate and the last
+   * file's ciphertext slices (tens of MB each) for as long as the process lives.
+   */
+  idleWorkersMs?: number
 }
 
 export interface EncodedChunk extends ManifestChunk {
@@ -59,7 +65,9 @@ export class ChunkPipeline {
   readonly #chunker: Chunker
   readonly #slabs: SlabPool
   readonly #workers: number
+  readonly #idleWorkersMs: number
   #pool: ChunkExecutor | undefined
+  #idleTimer: NodeJS.Timeout | undefined
   #inline: ChunkExecutor | undefined
   #busy = false
 
@@ -67,6 +75,7 @@ export class ChunkPipeline {
     this.#secret = options.secret
     this.#chunker = new Chunker(deriveGearTable(options.secret), options.chunking)
     this.#workers = options.workers ?? 2
+    this.#idleWorkersMs = options.idleWorkersMs ?? 2_000
     this.#slabs = new SlabPool(Math.max(2, options.slabs ?? 3), 2 * this.#chunker.params.maxSize)
   }
 
@@ -76,16 +85,24 @@ export class ChunkPipeline {
         'ChunkPipeline.encode is already running; use one pipeline per concurrent file',
       )
     this.#busy = true
+    clearTimeout(this.#idleTimer)
     try {
       return await this.#encode(source, options)
     } finally {
       this.#busy = false
+      if (this.#pool) {
+        this.#idleTimer = setTimeout(() => void this.close(), this.#idleWorkersMs)
+        this.#idleTimer.unref()
+      }
     }
   }
 
   async close(): Promise<void> {
-    await this.#pool?.close()
+    clearTimeout(this.#idleTimer)
+    // Detached first: an encode starting meanwhile gets fresh workers, not closing ones.
+    const pool = this.#pool
     this.#pool = undefined
+    await pool?.close()
   }
 
   #executor(sizeHint: number | undefined): ChunkExecutor {
