@@ -13,7 +13,16 @@ export interface LocalSyncDeps {
   locks: PathLocks
   retry: <T>(call: () => Promise<T>) => Promise<T>
   log: (level: 'info' | 'warn', message: string, fields?: object) => void
+  now: () => number
 }
+
+/**
+ * How long a vanished file waits for its twin to appear elsewhere before it counts as
+ * deleted. A rename reaches the watcher as a removal and an addition, not always in the
+ * same batch (the addition waits for the file to be stable); within this grace they
+ * still pair up as a move.
+ */
+export const MOVE_GRACE_MS = 750
 
 export interface LocalCounters {
   uploaded: number
@@ -30,38 +39,46 @@ export interface LocalCounters {
 export class LocalSync {
   readonly counters: LocalCounters = { uploaded: 0, moved: 0, deleted: 0, unchanged: 0 }
   readonly #deps: LocalSyncDeps
+  /** Synced files found missing, by path, with when they were first missed. */
+  readonly #vanished = new Map<string, { entry: IndexedFile; since: number }>()
 
   constructor(deps: LocalSyncDeps) {
     this.#deps = deps
   }
 
-  /** Syncs a batch; returns the paths to try again later (they were still changing). */
+  /** Syncs a batch; returns the paths to try again later (still changing, or just vanished). */
   async syncBatch(paths: Iterable<string>, signal?: AbortSignal): Promise<string[]> {
-    const { fs, index } = this.#deps
-    const gone: IndexedFile[] = []
+    const { fs, index, now } = this.#deps
     const present: string[] = []
     for (const path of new Set(paths)) {
       const [stat, entry] = [await fs.stat(path), index.getFile(path)]
-      if (!stat && entry) gone.push(entry)
+      if (stat) this.#vanished.delete(path)
+      if (!stat && entry && !this.#vanished.has(path))
+        this.#vanished.set(path, { entry, since: now() })
       else if (stat && !sameStat(stat, entry?.stat)) present.push(path)
     }
     const retry: string[] = []
     for (const path of present) {
       signal?.throwIfAborted()
       try {
-        await this.#deps.locks.with([path], () => this.#syncPresent(path, gone, signal))
+        await this.#deps.locks.with([path], () => this.#syncPresent(path, signal))
       } catch (err) {
         if (!(err instanceof FileChangedError)) throw err
         retry.push(path)
       }
     }
-    for (const entry of gone) {
-      await this.#deps.locks.with([entry.path], () => this.#syncGone(entry, signal))
+    for (const [path, { entry, since }] of this.#vanished) {
+      if (now() - since < MOVE_GRACE_MS) {
+        retry.push(path)
+        continue
+      }
+      this.#vanished.delete(path)
+      await this.#deps.locks.with([path], () => this.#syncGone(entry, signal))
     }
     return retry
   }
 
-  async #syncPresent(path: string, gone: IndexedFile[], signal?: AbortSignal): Promise<void> {
+  async #syncPresent(path: string, signal?: AbortSignal): Promise<void> {
     const { index, uploader, api, retry } = this.#deps
     const entry = index.getFile(path)
     const file = await uploader.encode(path, signal)
@@ -73,7 +90,9 @@ export class LocalSync {
       this.counters.unchanged++
       return
     }
-    const movedFrom = entry ? undefined : gone.find((g) => g.contentHash === file.manifest.hash)
+    const movedFrom = entry
+      ? undefined
+      : [...this.#vanished.values()].find((v) => v.entry.contentHash === file.manifest.hash)?.entry
     if (movedFrom) {
       const moved = await retry(() =>
         api.moveFile(movedFrom.fileId, path, movedFrom.version, signal),
@@ -84,7 +103,7 @@ export class LocalSync {
         throw err
       })
       if (moved) {
-        gone.splice(gone.indexOf(movedFrom), 1)
+        this.#vanished.delete(movedFrom.path)
         index.removeFile(movedFrom.path)
         index.putFile({ ...movedFrom, path, version: moved.version, stat: file.stat }, plainHashes)
         this.counters.moved++

@@ -69,7 +69,7 @@ export class SyncEngine {
     const locks = new PathLocks()
     const now = () => deps.clock.now()
     this.uploader = new Uploader({ ...deps, now })
-    this.local = new LocalSync({ ...deps, uploader: this.uploader, locks, log: this.#log })
+    this.local = new LocalSync({ ...deps, uploader: this.uploader, locks, log: this.#log, now })
     const prefetcher =
       deps.cache && deps.swarmSource
         ? new Prefetcher({

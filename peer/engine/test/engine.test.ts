@@ -52,6 +52,21 @@ describe('sync engine, two devices, one real coordinator', () => {
     expect(a.engine.uploader.counters.chunksSent).toBe(sentBefore)
   })
 
+  it('pairs a removal and an addition from separate batches as a move', async () => {
+    const body = new Uint8Array(40_000).map((_, i) => (i * 104729) % 253)
+    a.fs.writeFile('draft.doc', body)
+    await eventually(() => expect(hash(b.fs.readFile('draft.doc'))).toBe(hash(body)))
+    const moved = a.engine.local.counters.moved
+    const sent = a.engine.uploader.counters.chunksSent
+    a.fs.deleteFile('draft.doc')
+    await new Promise((r) => setTimeout(r, 300))
+    a.fs.writeFile('final/draft.doc', body)
+    await eventually(() => expect(hash(b.fs.readFile('final/draft.doc'))).toBe(hash(body)))
+    await eventually(() => expect(b.fs.readFile('draft.doc')).toBeUndefined())
+    expect(a.engine.local.counters.moved).toBe(moved + 1)
+    expect(a.engine.uploader.counters.chunksSent).toBe(sent)
+  })
+
   it('propagates a delete', async () => {
     a.fs.writeFile('trash.txt', text('delete me'))
     await eventually(() => expect(b.fs.readFile('trash.txt')).toBeDefined())
