@@ -62,7 +62,6 @@ export function registerTransferCommands(program: Command): void {
         secret,
         retry,
         now: Date.now,
-        concurrency: Number(process.env.CS_CONC ?? 4),
         progress: { hashed: (n) => hashing.add(n), sent: (n) => sending?.add(n) },
       })
       const name = basename(local)
