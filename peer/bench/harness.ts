@@ -212,6 +212,8 @@ export interface DeviceStatus {
   devices: { name: string; online: boolean }[]
   sources: Record<string, { chunks: number; bytes: number; failures: number }>
   uploads: Record<string, number>
+  /** Streaming sync: chunks prefetched from an uploading peer (when the daemon has it). */
+  prefetch?: Record<string, number>
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -175,7 +175,7 @@ async function main() {
         log(
           `${fmt((traced - start) / 1000, 1)} s: A sent ${fmt((sa?.uploads.bytesSent ?? 0) / 1e6)} MB` +
             ` (${sa?.uploads.commits ?? 0} commits); B from swarm ${fmt((sb?.sources.swarm?.bytes ?? 0) / 1e6)} MB,` +
-            ` cloud ${fmt((sb?.sources.cloud?.bytes ?? 0) / 1e6)} MB; RSS A ${fmt(procMemMb(a.pid) ?? 0)} B ${fmt(procMemMb(b.pid) ?? 0)} MB`,
+            ` cloud ${fmt((sb?.sources.cloud?.bytes ?? 0) / 1e6)} MB; B prefetch ${JSON.stringify(sb?.prefetch ?? {})}; RSS A ${fmt(procMemMb(a.pid) ?? 0)} B ${fmt(procMemMb(b.pid) ?? 0)} MB`,
         )
       }
       const s = await stat(target).catch(() => undefined)
@@ -195,6 +195,7 @@ async function main() {
   const after = await readStatus(dirB)
   const delta = (source: string) =>
     (after?.sources[source]?.bytes ?? 0) - (before?.sources[source]?.bytes ?? 0)
+  const sourceNames = Object.keys(after?.sources ?? {})
   const [rssA, rssB] = [peaks.get(a.pid) ?? 0, peaks.get(b.pid) ?? 0]
 
   const figures = {
@@ -219,7 +220,10 @@ async function main() {
         `${BIG / MiB} MiB file A -> B`,
         `${fmt(transferMs / 1000, 2)} s, ${fmt(transferRate)} MB/s (bar >= 150)`,
       ],
-      ['  B got from swarm / cloud', `${mb(delta('swarm'))} / ${mb(delta('cloud'))}`],
+      [
+        '  B got, by source',
+        sourceNames.map((name) => `${name} ${mb(delta(name))}`).join(', ') || 'nothing counted',
+      ],
       ['  share of dd', `${fmt((100 * transferRate) / ddRate)}% (aim >= 85%)`],
       ['plain TCP copy + fsync', `${fmt(mbps(BIG, tcpMs))} MB/s`],
       ['dd conv=fsync (disk limit)', `${fmt(ddRate)} MB/s`],
