@@ -3,6 +3,9 @@ import type { Manifest } from '../../protocol/manifest.ts'
 import type { FileAssembler } from '../../protocol/pipeline/assemble.ts'
 import type { ChunkSource } from '../chunk-source.ts'
 
+/** Chunks being verified, decrypted and written at once (the thread pool has 4 threads). */
+const ACCEPTS_IN_FLIGHT = 4
+
 /** Bytes and chunks each source delivered, for `status` and the tests' assertions. */
 export type SourceCounters = Record<string, { chunks: number; bytes: number; failures: number }>
 
@@ -33,27 +36,40 @@ export class ChunkFetcher {
     for (const source of sources) {
       if (byId.size === 0) return
       const counter = this.#counter(source.name)
-      for await (const result of source.getMany([...byId.keys()], { signal })) {
-        signal?.throwIfAborted()
-        const indexes = byId.get(result.id)
-        if (!indexes) continue
-        if (result.error) {
-          // "Don't have it" is how a source declines, not a failure worth reporting.
-          if (result.error.code !== 'NOT_FOUND') counter.failures++
-          failures.push(`${source.name}: ${result.error.message}`)
-          continue
+      const inFlight = new Set<Promise<void>>()
+      try {
+        for await (const result of source.getMany([...byId.keys()], { signal })) {
+          signal?.throwIfAborted()
+          const indexes = byId.get(result.id)
+          if (!indexes) continue
+          if (result.error) {
+            // "Don't have it" is how a source declines, not a failure worth reporting.
+            if (result.error.code !== 'NOT_FOUND') counter.failures++
+            failures.push(`${source.name}: ${result.error.message}`)
+            continue
+          }
+          // Verified, decrypted and written off this loop, a few at a time, while the
+          // source keeps delivering; a chunk that fails stays wanted for the next source.
+          const bytes = result.bytes
+          const writing = (async () => {
+            try {
+              // A chunk may recur in one file (repeated content): write every place it goes.
+              for (const index of indexes) await assembler.accept(index, bytes)
+              counter.chunks++
+              counter.bytes += bytes.length
+              byId.delete(result.id)
+            } catch (err) {
+              counter.failures++
+              failures.push(`${source.name}: ${(err as Error).message}`)
+            }
+          })()
+          inFlight.add(writing)
+          void writing.finally(() => inFlight.delete(writing))
+          if (inFlight.size >= ACCEPTS_IN_FLIGHT) await Promise.race(inFlight)
         }
-        try {
-          // A chunk may recur in one file (repeated content): write every place it goes.
-          for (const index of indexes) await assembler.accept(index, result.bytes)
-        } catch (err) {
-          counter.failures++
-          failures.push(`${source.name}: ${(err as Error).message}`)
-          continue
-        }
-        counter.chunks++
-        counter.bytes += result.bytes.length
-        byId.delete(result.id)
+      } finally {
+        // Never return (or throw) while a chunk is still being written into the file.
+        await Promise.allSettled(inFlight)
       }
     }
     if (byId.size > 0) {

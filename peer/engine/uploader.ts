@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto'
 import { GCM_TAG_BYTES } from '../../protocol/constants.ts'
-import { encryptChunk } from '../../protocol/crypto/chunk-cipher.ts'
+import { encryptChunkAsync } from '../../protocol/crypto/chunk-cipher.ts'
 import { possessionResponse } from '../../protocol/crypto/possession.ts'
 import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
@@ -266,13 +265,13 @@ export class Uploader {
       )
     }
     const plaintext = await handle.readRange(chunk.offset, chunk.size)
-    const plainHash = createHash('sha256').update(plaintext).digest()
+    // Hashing and AES on the thread pool: the uploads in flight encrypt in parallel.
+    const { ciphertext, id, plainHash } = await encryptChunkAsync(this.#deps.secret, plaintext)
     if (plainHash.toString('hex') !== file.plainHashes[index]) {
       throw new FileChangedError(`${path} changed during its upload`)
     }
-    const { ciphertext, id } = encryptChunk(this.#deps.secret, plaintext, { plainHash })
     if (id !== chunk.id) throw new FileChangedError(`${path} chunk ${index} no longer matches`)
-    return ciphertext!
+    return ciphertext
   }
 
   /**

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto'
-import { encryptChunk } from '../../protocol/crypto/chunk-cipher.ts'
+import { encryptChunkAsync } from '../../protocol/crypto/chunk-cipher.ts'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import { type ChunkFetchOptions, type ChunkSource, getEach } from '../chunk-source.ts'
 import type { SyncFileSystem } from '../ports/file-system.ts'
@@ -39,9 +38,9 @@ export function ownChunkProvider({ index, fs, secret }: OwnChunksInit): ChunkPro
     } catch {
       return undefined // gone, shrunk or unreadable: not a place this chunk lives any more
     }
-    const plainHash = createHash('sha256').update(plaintext).digest()
-    if (plainHash.toString('hex') !== at.plainHash) return undefined
-    const encrypted = encryptChunk(secret, plaintext, { plainHash })
+    // Hashed and encrypted on the thread pool: serving peers must not stall the daemon.
+    const encrypted = await encryptChunkAsync(secret, plaintext)
+    if (encrypted.plainHash.toString('hex') !== at.plainHash) return undefined
     return encrypted.id === id ? encrypted.ciphertext : undefined
   }
 

@@ -1,4 +1,10 @@
-import { createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  timingSafeEqual,
+  webcrypto,
+} from 'node:crypto'
 import { GCM_TAG_BYTES } from '../constants.ts'
 import { CloudsyncError } from '../errors.ts'
 import { chunkKey, chunkNonce, sealPlainHash, unsealPlainHash } from './keys.ts'
@@ -118,4 +124,82 @@ export function verifyChunkId(id: string, bytes: Uint8Array): void {
       `Chunk bytes hash to ${actual.slice(0, 12)}…, not ${id.slice(0, 12)}…`,
     )
   }
+}
+
+const { subtle } = webcrypto
+
+/**
+ * `encryptChunk` on libuv's thread pool (WebCrypto): the same bytes, but hashing and
+ * AES-GCM run off the calling thread, several chunks in parallel, with one output buffer
+ * per chunk instead of one per slice. The daemon's hot paths (upload, serving peers,
+ * assembling downloads) use these; the pipeline's workers use the synchronous ones.
+ */
+export async function encryptChunkAsync(
+  secret: Uint8Array,
+  plaintext: Uint8Array,
+  { plainHash }: { plainHash?: Uint8Array } = {},
+): Promise<Required<EncryptedChunk>> {
+  const hash = plainHash
+    ? Buffer.from(plainHash)
+    : Buffer.from(await subtle.digest('SHA-256', plaintext))
+  const key = chunkKey(secret, hash)
+  const aes = await subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt'])
+  const ciphertext = Buffer.from(
+    await subtle.encrypt(
+      { name: 'AES-GCM', iv: chunkNonce(key), additionalData: AAD, tagLength: 128 },
+      aes,
+      plaintext,
+    ),
+  )
+  const id = Buffer.from(await subtle.digest('SHA-256', ciphertext)).toString('hex')
+  return { id, plainHash: hash, seal: sealPlainHash(secret, id, hash), ciphertext }
+}
+
+/** `decryptChunk` on libuv's thread pool: the same checks, the same typed errors. */
+export async function decryptChunkAsync(
+  secret: Uint8Array,
+  ref: ChunkRef,
+  ciphertext: Uint8Array,
+): Promise<Buffer> {
+  const actualId = Buffer.from(await subtle.digest('SHA-256', ciphertext)).toString('hex')
+  if (actualId !== ref.id) {
+    throw new CloudsyncError(
+      'CHUNK_CORRUPT',
+      `Chunk bytes hash to ${actualId.slice(0, 12)}…, not ${ref.id.slice(0, 12)}…`,
+    )
+  }
+  if (ref.size !== undefined && ciphertext.length !== ref.size + GCM_TAG_BYTES) {
+    throw new CloudsyncError(
+      'CHUNK_CORRUPT',
+      `Chunk ${ref.id} has ${ciphertext.length} bytes, expected ${ref.size + GCM_TAG_BYTES}`,
+    )
+  }
+  if (ciphertext.length < GCM_TAG_BYTES)
+    throw new CloudsyncError('CHUNK_CORRUPT', `Chunk ${ref.id} is truncated`)
+  const plainHash = unsealPlainHash(secret, ref.id, ref.seal)
+  const key = chunkKey(secret, plainHash)
+  const aes = await subtle.importKey('raw', key, 'AES-GCM', false, ['decrypt'])
+  let plaintext: Buffer
+  try {
+    plaintext = Buffer.from(
+      await subtle.decrypt(
+        { name: 'AES-GCM', iv: chunkNonce(key), additionalData: AAD, tagLength: 128 },
+        aes,
+        ciphertext,
+      ),
+    )
+  } catch {
+    throw new CloudsyncError(
+      'DECRYPT_FAILED',
+      `Chunk ${ref.id} failed authentication (wrong key or altered bytes)`,
+    )
+  }
+  const actual = Buffer.from(await subtle.digest('SHA-256', plaintext))
+  if (!timingSafeEqual(actual, plainHash)) {
+    throw new CloudsyncError(
+      'DECRYPT_FAILED',
+      `Chunk ${ref.id} decrypted to bytes that do not match its sealed hash`,
+    )
+  }
+  return plaintext
 }

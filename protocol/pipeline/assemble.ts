@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto'
-import { decryptChunk } from '../crypto/chunk-cipher.ts'
+import { decryptChunkAsync } from '../crypto/chunk-cipher.ts'
 import { contentHash, unsealPlainHash } from '../crypto/keys.ts'
 import { CloudsyncError } from '../errors.ts'
 import type { Manifest } from '../manifest.ts'
@@ -68,8 +68,15 @@ export class FileAssembler {
         `No chunk ${index} in this file (it has ${this.manifest.chunks.length})`,
       )
     if (this.#written.has(index) || this.#writing.has(index)) return false
-    const plaintext = decryptChunk(this.#secret, chunk, ciphertext)
     this.#writing.add(index)
+    let plaintext: Uint8Array
+    try {
+      // Off the calling thread: several chunks decrypt in parallel while others arrive.
+      plaintext = await decryptChunkAsync(this.#secret, chunk, ciphertext)
+    } catch (err) {
+      this.#writing.delete(index)
+      throw err
+    }
     try {
       await this.#sink.write(plaintext, chunk.offset)
     } finally {

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { decryptChunk, encryptChunk } from '../crypto/chunk-cipher.ts'
+import {
+  decryptChunk,
+  decryptChunkAsync,
+  encryptChunk,
+  encryptChunkAsync,
+} from '../crypto/chunk-cipher.ts'
 import { createDomainSecret } from '../crypto/keys.ts'
 import { type ErrorCode, isCloudsyncError } from '../errors.ts'
 import { seededBytes } from './helpers.ts'
@@ -93,5 +98,68 @@ describe('convergent chunk encryption', () => {
       () => decryptChunk(secret, { ...ref, seal: otherSeal }, ciphertext),
       'DECRYPT_FAILED',
     )
+  })
+})
+
+describe('convergent chunk encryption on the thread pool (WebCrypto)', () => {
+  const chunk = encryptChunk(secret, plaintext)
+  const ciphertext = chunk.ciphertext!
+  const ref = { id: chunk.id, seal: chunk.seal, size: plaintext.length }
+
+  async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | undefined> {
+    try {
+      await promise
+    } catch (err) {
+      if (isCloudsyncError(err)) return err.code
+      throw err
+    }
+    return undefined
+  }
+
+  it('produces exactly the synchronous bytes, id and seal', async () => {
+    const same = await encryptChunkAsync(secret, plaintext)
+    expect(same.id).toBe(chunk.id)
+    expect(same.seal).toBe(chunk.seal)
+    expect(same.ciphertext.equals(ciphertext)).toBe(true)
+    const withHash = await encryptChunkAsync(secret, plaintext, { plainHash: chunk.plainHash })
+    expect(withHash.id).toBe(chunk.id)
+  })
+
+  it('decrypts what the synchronous side encrypted, and the reverse', async () => {
+    expect((await decryptChunkAsync(secret, ref, ciphertext)).equals(Buffer.from(plaintext))).toBe(
+      true,
+    )
+    const one = await encryptChunkAsync(secret, Uint8Array.of(9))
+    expect([...decryptChunk(secret, { id: one.id, seal: one.seal }, one.ciphertext)]).toEqual([9])
+  })
+
+  it('fails every tamper case with the same code as the synchronous side', async () => {
+    const flipped = (at: number) => {
+      const bad = Buffer.from(ciphertext)
+      bad[at]! ^= 1
+      return bad
+    }
+    const forged = flipped(2000)
+    const forgedId = createHash('sha256').update(forged).digest('hex')
+    const cases: [string, () => Promise<unknown>, ErrorCode][] = [
+      ['body bit', () => decryptChunkAsync(secret, ref, flipped(10)), 'CHUNK_CORRUPT'],
+      [
+        'tag bit',
+        () => decryptChunkAsync(secret, ref, flipped(ciphertext.length - 3)),
+        'CHUNK_CORRUPT',
+      ],
+      ['truncated', () => decryptChunkAsync(secret, ref, ciphertext.subarray(1)), 'CHUNK_CORRUPT'],
+      [
+        'forged id',
+        () => decryptChunkAsync(secret, { ...ref, id: forgedId }, forged),
+        'DECRYPT_FAILED',
+      ],
+      [
+        'wrong key',
+        () => decryptChunkAsync(createDomainSecret(), ref, ciphertext),
+        'DECRYPT_FAILED',
+      ],
+    ]
+    for (const [name, run, code] of cases) expect(await codeOf(run()), name).toBe(code)
   })
 })
