@@ -48,3 +48,23 @@ export async function publishChanges(
     app.log.error({ err, accountId, seqs }, 'publishing changes failed; devices will poll')
   }
 }
+
+/**
+ * Publishes changes the caller has just committed (as it wrote them, so nothing is read
+ * back), oldest first. Failures are logged, as in publishChanges.
+ */
+export async function publishStoredChanges(
+  app: FastifyInstance,
+  accountId: string,
+  changes: readonly StoredChange[],
+): Promise<void> {
+  try {
+    for (const change of changes) {
+      await app.feed.publish(accountId, { type: 'change', change: toChange(change) })
+      app.metrics.published.inc({ type: 'change' })
+    }
+  } catch (err) {
+    const seqs = changes.map((c) => c.seq)
+    app.log.error({ err, accountId, seqs }, 'publishing changes failed; devices will poll')
+  }
+}

@@ -10,10 +10,9 @@ import type { ManifestChunk } from '../../protocol/manifest.ts'
 import type { ChunkUpload } from '../../protocol/schemas/files.ts'
 import type { BlobStore } from '../blobs/index.ts'
 import { lockChunkBytes } from '../store/chunk-bytes.ts'
-import { foreignChunks } from '../store/chunks.ts'
+import { foreignChunks, insertChunks } from '../store/chunks.ts'
 import type { Db } from '../store/index.ts'
 import {
-  markChunksPresent,
   missingChunks,
   openChallenges,
   type SessionChallenge,
@@ -102,24 +101,50 @@ export async function reconcileChunks(
   session: UploadSession,
   now: Date,
 ): Promise<SessionNeeds> {
-  const { chunks } = session.manifest
   const challenges = await openChallenges(db, session)
-  const challenged = new Set(challenges.map((c) => c.chunkId))
-  const uploadable = (indexes: number[]) => indexes.filter((i) => !challenged.has(chunks[i]!.id))
-  const missing = uploadable(await missingChunks(db, session))
+  const missing = uploadableOf(session, challenges, await missingChunks(db, session))
   if (missing.length === 0) return { missing, challenges }
-  const still = await db.transaction(async (tx) => {
-    await lockChunkBytes(
-      tx,
-      missing.map((i) => chunks[i]!.id),
-      'shared',
-    )
-    const probe = await probeBlobs(tx, blobs, session, chunks, missing)
-    assertSizesAgree(probe.wrongSize)
-    if (probe.present.length === 0) return missing
-    return markChunksPresent(tx, session, probe.present, now)
-  })
-  return { missing: uploadable(still), challenges }
+  const still = await db.transaction((tx) => registerStored(tx, blobs, session, missing, now))
+  return { missing: still, challenges }
+}
+
+/** Of the `missing` indexes, those to upload: challenged chunks are proven instead. */
+export function uploadableOf(
+  session: UploadSession,
+  challenges: readonly SessionChallenge[],
+  missing: readonly number[],
+): number[] {
+  const { chunks } = session.manifest
+  const challenged = new Set(challenges.map((c) => c.chunkId))
+  return missing.filter((i) => !challenged.has(chunks[i]!.id))
+}
+
+/**
+ * In `tx`: registers the chunks at the `missing` indexes that the blob store holds with
+ * their manifest size, and answers the indexes still missing. The store is asked under
+ * the chunks' byte locks (shared), held to the end of `tx`, so the collector cannot delete
+ * bytes between the answer and the registration.
+ */
+export async function registerStored(
+  tx: Db,
+  blobs: BlobStore,
+  session: UploadSession,
+  missing: readonly number[],
+  now: Date,
+): Promise<number[]> {
+  if (missing.length === 0) return []
+  const { chunks } = session.manifest
+  const ids = missing.map((i) => chunks[i]!.id)
+  await lockChunkBytes(tx, ids, 'shared')
+  const probe = await probeBlobs(tx, blobs, session, chunks, missing)
+  assertSizesAgree(probe.wrongSize)
+  if (probe.present.length === 0) return [...missing]
+  const present = new Set(probe.present)
+  // Sizes from the manifest: probeBlobs checked the stored bytes agree with them.
+  const sizes = new Map(missing.map((i) => [chunks[i]!.id, chunks[i]!.cipherSize]))
+  const found = probe.present.map((id) => ({ id, cipherSize: sizes.get(id)! }))
+  await insertChunks(tx, session.domain, session.accountId, found, now)
+  return missing.filter((i) => !present.has(chunks[i]!.id))
 }
 
 /** Presigned PUTs for the given indexes, carrying the chunk's checksum where supported. */

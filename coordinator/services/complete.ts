@@ -1,9 +1,10 @@
 /**
  * Completing an upload: every challenged chunk (global domain) must be proven with a
  * valid proof of possession, and every other chunk must be in the blob store with its
- * manifest size; then the store commits in one transaction (version, chunk references, change log,
- * conflict copy), and only after that is the commit published on the bus. Completing a
- * committed session again answers the stored result and writes and publishes nothing.
+ * manifest size; then the store commits in one transaction (chunks found in the blob
+ * store registered, version, chunk references, change log, conflict copy), and only after
+ * that is the commit published on the bus. Completing a committed session again answers
+ * the stored result and writes and publishes nothing.
  */
 
 import type { FastifyInstance } from 'fastify'
@@ -12,12 +13,11 @@ import type { UploadCompleteRequest, UploadCompleteResponse } from '../../protoc
 import type { AuthDevice } from '../plugins/auth.ts'
 import { lockAccount } from '../store/accounts.ts'
 import { grantChunkAccess } from '../store/chunks.ts'
-import { type CommitResult, commitUpload } from '../store/commit.ts'
-import { openChallenges } from '../store/sessions.ts'
-import { publishChanges } from './changes.ts'
-import { reconcileChunks } from './chunk-presence.ts'
+import { type CommitResult, commitSession } from '../store/commit.ts'
+import { openChallenges, sessionWithMissing } from '../store/sessions.ts'
+import { publishStoredChanges } from './changes.ts'
+import { registerStored, uploadableOf } from './chunk-presence.ts'
 import { checkProofs } from './possession.ts'
-import { ownSession } from './uploads.ts'
 
 export function toCompleteResponse(r: CommitResult): UploadCompleteResponse {
   return {
@@ -41,35 +41,46 @@ export async function completeUpload(
   sessionId: string,
   body: UploadCompleteRequest = {},
 ): Promise<UploadCompleteResponse> {
-  const session = await ownSession(app, device, sessionId)
+  const { accountId } = device
+  // The session and what it lacks in one read (the commit checks again under its locks).
+  const found = await sessionWithMissing(app.db, accountId, sessionId)
+  // Scoped by account: another account's session is indistinguishable from none.
+  if (!found) throw new CloudsyncError('NOT_FOUND', `No upload session ${sessionId}`)
+  const { session } = found
+  if (session.deviceId !== device.deviceId) {
+    throw new CloudsyncError('FORBIDDEN', 'The upload session belongs to another device')
+  }
   const now = app.now()
   if (session.result) return toCompleteResponse(session.result)
   if (session.state !== 'open' || session.expiresAt <= now) {
     throw new CloudsyncError('GONE', 'The upload session expired; start a new one')
   }
   // Proofs first: a refused proof writes nothing, not even chunk registrations.
-  const proven = await checkProofs(app, await openChallenges(app.db, session), body.proofs ?? [])
-  const { missing } = await reconcileChunks(app.db, app.blobs, session, now)
-  if (missing.length > 0) {
+  const challenges = await openChallenges(app.db, session)
+  const proven = await checkProofs(app, challenges, body.proofs ?? [])
+  const uploadable = uploadableOf(session, challenges, found.missing)
+  const commit = { accountId, deviceId: device.deviceId, sessionId, now }
+  const outcome = await app.db.transaction(async (tx) => {
+    const missing = await registerStored(tx, app.blobs, session, uploadable, now)
+    // What was found stays registered (the transaction commits), so a resume re-sends less.
+    if (missing.length > 0) return { missing }
+    if (proven.length > 0) {
+      // The account's lock first, as every commit takes it: then the grant's chunk locks.
+      await lockAccount(tx, accountId)
+      const ids = session.manifest.chunks.map((c) => c.id)
+      await grantChunkAccess(tx, session.domain, accountId, proven, ids)
+    }
+    return commitSession(tx, commit)
+  })
+  if ('missing' in outcome) {
+    const { missing } = outcome
     throw new CloudsyncError(
       'INCOMPLETE_UPLOAD',
       `${missing.length} chunk(s) are not in the store yet: upload them (GET /files/upload/${sessionId} gives fresh URLs)`,
       { missing },
     )
   }
-  const commit = { accountId: device.accountId, deviceId: device.deviceId, sessionId, now }
-  const result =
-    proven.length === 0
-      ? await commitUpload(app.db, commit)
-      : await app.db.transaction(async (tx) => {
-          // The account's lock first, as every commit takes it: then the grant's chunk locks.
-          await lockAccount(tx, device.accountId)
-          const ids = session.manifest.chunks.map((c) => c.id)
-          await grantChunkAccess(tx, session.domain, device.accountId, proven, ids)
-          return commitUpload(tx, commit)
-        })
-  app.metrics.commits.inc({ kind: result.kind })
-  const seqs = result.conflictCopy ? [result.conflictCopy.seq, result.seq] : [result.seq]
-  await publishChanges(app, device.accountId, seqs)
-  return toCompleteResponse(result)
+  app.metrics.commits.inc({ kind: outcome.result.kind })
+  await publishStoredChanges(app, accountId, outcome.changes)
+  return toCompleteResponse(outcome.result)
 }

@@ -131,25 +131,27 @@ export async function registerChunks(
   })
 }
 
-async function insertChunks(
-  db: Db,
+/**
+ * registerChunks for a caller already holding the ids' byte locks (shared) in `tx`: one
+ * statement, rows and (in a shared domain) the account's access together.
+ */
+export async function insertChunks(
+  tx: Db,
   domain: string,
   accountId: string,
   chunks: NewChunk[],
   now: Date,
 ): Promise<void> {
+  if (chunks.length === 0) return
   const ids = chunks.map((c) => c.id)
-  await db.query(
-    `INSERT INTO chunks (domain, id, cipher_size, refcount, zero_since, created_at)
-     SELECT $1, t.id, t.size, 0, $4, $4 FROM unnest($2::text[], $3::bigint[]) AS t(id, size)
-     ON CONFLICT (domain, id) DO NOTHING`,
-    [domain, ids, chunks.map((c) => c.cipherSize), now],
-  )
-  await db.query(
-    `INSERT INTO chunk_access (domain, chunk_id, account_id)
-     SELECT $1, id, $3::uuid FROM unnest($2::text[]) AS t(id) WHERE $1 <> 'account:' || $3::text
+  await tx.query(
+    `WITH c AS (INSERT INTO chunks (domain, id, cipher_size, refcount, zero_since, created_at)
+       SELECT $1, t.id, t.size, 0, $4, $4 FROM unnest($2::text[], $3::bigint[]) AS t(id, size)
+       ON CONFLICT (domain, id) DO NOTHING)
+     INSERT INTO chunk_access (domain, chunk_id, account_id)
+     SELECT $1, id, $5::uuid FROM unnest($2::text[]) AS t(id) WHERE $1 <> 'account:' || $5::text
      ON CONFLICT DO NOTHING`,
-    [domain, ids, accountId],
+    [domain, ids, chunks.map((c) => c.cipherSize), now, accountId],
   )
 }
 

@@ -70,58 +70,53 @@ export interface NewSession {
   challenges?: SessionChallenge[]
 }
 
-/** Opens an upload session and answers the indexes of the chunks the store lacks. */
+/**
+ * Opens an upload session and answers the indexes of the chunks the store lacks: one
+ * statement (data-modifying CTEs), so it needs no transaction of its own.
+ */
 export async function createSession(
   db: Db,
   s: NewSession,
 ): Promise<{ session: UploadSession; missing: number[] }> {
-  return db.transaction(async (tx) => {
-    const { rows } = await tx.query<SessionRow>(
-      `INSERT INTO upload_sessions (account_id, device_id, domain, path, base_file_id,
+  const chunks = s.manifest.chunks
+  const challenges = s.challenges ?? []
+  const { rows } = await db.query<SessionRow & { missing: number[] }>(
+    `WITH s AS (INSERT INTO upload_sessions (account_id, device_id, domain, path, base_file_id,
          base_version, manifest, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9) RETURNING ${COLUMNS}`,
-      [
-        s.accountId,
-        s.deviceId,
-        s.domain,
-        s.path,
-        s.base?.fileId ?? null,
-        s.base?.version ?? null,
-        json(s.manifest),
-        s.now,
-        new Date(s.now.getTime() + s.ttlMs),
-      ],
-    )
-    const session = fromRow(rows[0]!)
-    const chunks = s.manifest.chunks
-    await tx.query(
-      `INSERT INTO session_chunks (session_id, idx, chunk_id, cipher_size)
-       SELECT $1, t.idx, t.id, t.size FROM unnest($2::int[], $3::text[], $4::bigint[]) AS t(idx, id, size)`,
-      [
-        session.id,
-        chunks.map((c) => c.index),
-        chunks.map((c) => c.id),
-        chunks.map((c) => c.cipherSize),
-      ],
-    )
-    const challenges = s.challenges ?? []
-    if (challenges.length > 0) {
-      await tx.query(
-        `INSERT INTO session_challenges (session_id, idx, chunk_id, nonce, range_offset, range_length)
-         SELECT $1, t.* FROM unnest($2::int[], $3::text[], $4::text[], $5::bigint[], $6::int[])
-           AS t(idx, chunk_id, nonce, range_offset, range_length)`,
-        [
-          session.id,
-          challenges.map((c) => c.index),
-          challenges.map((c) => c.chunkId),
-          challenges.map((c) => c.nonce),
-          challenges.map((c) => c.offset),
-          challenges.map((c) => c.length),
-        ],
-      )
-    }
-    return { session, missing: await missingChunks(tx, session) }
-  })
+       VALUES ($2, $3, $1, $4, $5, $6, $7::jsonb, $8, $9) RETURNING ${COLUMNS}),
+     sc AS (INSERT INTO session_chunks (session_id, idx, chunk_id, cipher_size)
+       SELECT s.id, t.idx, t.id, t.size FROM s,
+         unnest($10::int[], $11::text[], $12::bigint[]) AS t(idx, id, size)),
+     ch AS (INSERT INTO session_challenges (session_id, idx, chunk_id, nonce, range_offset,
+         range_length)
+       SELECT s.id, t.* FROM s, unnest($13::int[], $14::text[], $15::text[], $16::bigint[],
+         $17::int[]) AS t(idx, chunk_id, nonce, range_offset, range_length))
+     SELECT s.*, ARRAY(SELECT t.idx FROM unnest($10::int[], $11::text[]) AS t(idx, id)
+       WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.domain = $1 AND c.id = t.id
+         AND ${MAY_REFERENCE}) ORDER BY t.idx) AS missing
+     FROM s`,
+    [
+      s.domain,
+      s.accountId,
+      s.deviceId,
+      s.path,
+      s.base?.fileId ?? null,
+      s.base?.version ?? null,
+      json(s.manifest),
+      s.now,
+      new Date(s.now.getTime() + s.ttlMs),
+      chunks.map((c) => c.index),
+      chunks.map((c) => c.id),
+      chunks.map((c) => c.cipherSize),
+      challenges.map((c) => c.index),
+      challenges.map((c) => c.chunkId),
+      challenges.map((c) => c.nonce),
+      challenges.map((c) => c.offset),
+      challenges.map((c) => c.length),
+    ],
+  )
+  const { missing, ...row } = rows[0]!
+  return { session: fromRow(row), missing }
 }
 
 export async function getSession(
@@ -136,17 +131,40 @@ export async function getSession(
   return rows[0] && fromRow(rows[0])
 }
 
-/** Locks the session row for the rest of the transaction (completion runs once). */
-export async function lockSession(
-  tx: Db,
+/**
+ * A session with the indexes of its chunks the store lacks for its account (see
+ * missingChunks), in one read. `lock` first takes the account's lock (every commit takes
+ * it first), then the session row's, for the rest of the transaction: the row then read
+ * is the latest, so completion runs once.
+ */
+export async function sessionWithMissing(
+  db: Db,
   accountId: string,
   sessionId: string,
-): Promise<UploadSession | undefined> {
-  const { rows } = await tx.query<SessionRow>(
-    `SELECT ${COLUMNS} FROM upload_sessions WHERE id = $1 AND account_id = $2 FOR UPDATE`,
-    [sessionId, accountId],
+  lock = false,
+): Promise<{ session: UploadSession; missing: number[] } | undefined> {
+  // The uncorrelated EXISTS runs once, before the session is scanned: account lock first.
+  const locks = lock
+    ? 'AND EXISTS (SELECT 1 FROM accounts WHERE id = $1::uuid FOR UPDATE) FOR UPDATE OF s'
+    : ''
+  const { rows } = await db.query<SessionRow & { missing: number[] }>(
+    `SELECT ${COLUMNS}, ARRAY(SELECT sc.idx FROM session_chunks sc
+       WHERE sc.session_id = s.id AND NOT EXISTS (
+         SELECT 1 FROM chunks c WHERE c.domain = s.domain AND c.id = sc.chunk_id AND (
+           s.domain = 'account:' || $1::text OR EXISTS (SELECT 1 FROM chunk_access a
+             WHERE a.domain = c.domain AND a.chunk_id = c.id AND a.account_id = $1::uuid)))
+       ORDER BY sc.idx) AS missing
+     FROM upload_sessions s WHERE s.id = $2::uuid AND s.account_id = $1::uuid ${locks}`,
+    [accountId, sessionId],
   )
-  return rows[0] && fromRow(rows[0])
+  if (!rows[0]) return undefined
+  const { missing, ...row } = rows[0]
+  return { session: fromRow(row), missing }
+}
+
+/** sessionWithMissing under the account's and the session's locks (see there). */
+export function lockSessionForCommit(tx: Db, accountId: string, sessionId: string) {
+  return sessionWithMissing(tx, accountId, sessionId, true)
 }
 
 type SessionKey = Pick<UploadSession, 'id' | 'accountId' | 'domain'>
