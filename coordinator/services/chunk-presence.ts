@@ -9,8 +9,7 @@ import { CloudsyncError } from '../../protocol/errors.ts'
 import type { ManifestChunk } from '../../protocol/manifest.ts'
 import type { ChunkUpload } from '../../protocol/schemas/files.ts'
 import type { BlobStore } from '../blobs/index.ts'
-import { lockChunkBytes } from '../store/chunk-bytes.ts'
-import { foreignChunks, insertChunks } from '../store/chunks.ts'
+import { foreignChunks, insertChunks, lockBytesFindForeign } from '../store/chunks.ts'
 import type { Db } from '../store/index.ts'
 import {
   missingChunks,
@@ -58,6 +57,8 @@ export async function probeBlobs(
   owner: { domain: string; accountId: string },
   chunks: readonly ManifestChunk[],
   indexes: readonly number[],
+  /** foreignChunks of these ids, when the caller has read it already. */
+  knownForeign?: ReadonlySet<string>,
 ): Promise<Probe> {
   // One HEAD per distinct chunk id: a file may repeat a chunk.
   const firstIndex = new Map<string, number>()
@@ -65,7 +66,8 @@ export async function probeBlobs(
     const id = chunks[index]!.id
     if (!firstIndex.has(id)) firstIndex.set(id, index)
   }
-  const foreign = await foreignChunks(db, owner.domain, owner.accountId, [...firstIndex.keys()])
+  const foreign =
+    knownForeign ?? (await foreignChunks(db, owner.domain, owner.accountId, [...firstIndex.keys()]))
   const ids = [...firstIndex.keys()].filter((id) => !foreign.has(id))
   const heads = await mapLimit(ids, HEAD_CONCURRENCY, (id) => blobs.head(id))
   const probe: Probe = { present: [], wrongSize: [] }
@@ -135,8 +137,8 @@ export async function registerStored(
   if (missing.length === 0) return []
   const { chunks } = session.manifest
   const ids = missing.map((i) => chunks[i]!.id)
-  await lockChunkBytes(tx, ids, 'shared')
-  const probe = await probeBlobs(tx, blobs, session, chunks, missing)
+  const foreign = await lockBytesFindForeign(tx, session.domain, session.accountId, ids)
+  const probe = await probeBlobs(tx, blobs, session, chunks, missing, foreign)
   assertSizesAgree(probe.wrongSize)
   if (probe.present.length === 0) return [...missing]
   const present = new Set(probe.present)

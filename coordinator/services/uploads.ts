@@ -19,7 +19,7 @@ import type {
 } from '../../protocol/schemas/files.ts'
 import type { AuthDevice } from '../plugins/auth.ts'
 import { accountDomain, GLOBAL_DOMAIN } from '../store/accounts.ts'
-import { findChunks } from '../store/chunks.ts'
+import { chunkStanding } from '../store/chunks.ts'
 import { getFileByPath } from '../store/files.ts'
 import {
   createSession,
@@ -71,14 +71,15 @@ export async function initUpload(
 
   // Read-only dedup first (index, challenges, blob store), so bad sizes refuse before any write.
   const ids = [...new Set(manifest.chunks.map((c) => c.id))]
-  const known = await findChunks(app.db, domain, accountId, ids)
+  const { known, foreign } = await chunkStanding(app.db, domain, accountId, ids)
   const shared = domain === GLOBAL_DOMAIN
   const issued = await issueChallenges(app, { name: domain, shared }, accountId, manifest, known)
   const challenged = new Set(issued.challenges.map((c) => c.chunkId))
   const unknown = manifest.chunks
     .filter((c) => !known.has(c.id) && !challenged.has(c.id))
     .map((c) => c.index)
-  const probe = await probeBlobs(app.db, app.blobs, { domain, accountId }, manifest.chunks, unknown)
+  const owner = { domain, accountId }
+  const probe = await probeBlobs(app.db, app.blobs, owner, manifest.chunks, unknown, foreign)
   assertSizesAgree([...issued.wrongSize, ...probe.wrongSize])
 
   const now = app.now()

@@ -31,13 +31,21 @@ export async function lockChunkBytes(
   mode: 'shared' | 'exclusive',
 ): Promise<void> {
   if (ids.length === 0) return
-  const buckets = [...new Set(ids.map(bucketOf))].sort((a, b) => a - b)
+  await tx.query(`SELECT count(*) FROM (${byteLocksSql(mode, 1)}) AS l`, byteLockParams(ids))
+}
+
+/**
+ * SQL taking the byte locks, for a statement that does more in the same round trip; its
+ * parameters are byteLockParams(ids) at `$first` and `$first + 1`.
+ */
+export function byteLocksSql(mode: 'shared' | 'exclusive', first: number): string {
   const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock'
   // unnest scans the (sorted) array in order, so the locks are taken in that order.
-  await tx.query(`SELECT ${fn}($1::int, b) FROM unnest($2::int[]) AS t(b)`, [
-    BYTES_LOCK_SPACE,
-    buckets,
-  ])
+  return `SELECT ${fn}($${first}::int, b) FROM unnest($${first + 1}::int[]) AS t(b)`
+}
+
+export function byteLockParams(ids: readonly string[]): [number, number[]] {
+  return [BYTES_LOCK_SPACE, [...new Set(ids.map(bucketOf))].sort((a, b) => a - b)]
 }
 
 /**

@@ -1,5 +1,5 @@
 import { CloudsyncError } from '../../protocol/errors.ts'
-import { lockChunkBytes } from './chunk-bytes.ts'
+import { byteLockParams, byteLocksSql, lockChunkBytes } from './chunk-bytes.ts'
 import type { Db } from './db.ts'
 
 /**
@@ -48,6 +48,42 @@ export async function foreignChunks(
     [domain, accountId, ids],
   )
   return new Set(rows.map((r) => r.id))
+}
+
+/**
+ * foreignChunks after taking the ids' byte locks (shared) in `tx`, in one round trip. The
+ * locks protect what the caller asks the blob store next, not this read.
+ */
+export async function lockBytesFindForeign(
+  tx: Db,
+  domain: string,
+  accountId: string,
+  ids: string[],
+): Promise<Set<string>> {
+  if (ids.length === 0) return new Set()
+  const { rows } = await tx.query<{ foreign: string[] }>(
+    `SELECT (SELECT count(*) FROM (${byteLocksSql('shared', 4)}) AS l) AS locks,
+       ARRAY(SELECT DISTINCT c.id FROM chunks c
+         WHERE c.id = ANY($3::text[]) AND NOT (c.domain = $1 AND ${MAY_REFERENCE})) AS foreign`,
+    [domain, accountId, ids, ...byteLockParams(ids)],
+  )
+  return new Set(rows[0]!.foreign)
+}
+
+/** Of `ids`: those the account may reference in the domain, and those foreignChunks names. */
+export async function chunkStanding(
+  db: Db,
+  domain: string,
+  accountId: string,
+  ids: string[],
+): Promise<{ known: Set<string>; foreign: Set<string> }> {
+  const { rows } = await db.query<{ id: string; mine: boolean }>(
+    `SELECT c.id, (c.domain = $1 AND ${MAY_REFERENCE}) AS mine FROM chunks c
+     WHERE c.id = ANY($3::text[])`,
+    [domain, accountId, ids],
+  )
+  const known = new Set(rows.filter((r) => r.mine).map((r) => r.id))
+  return { known, foreign: new Set(rows.filter((r) => !r.mine).map((r) => r.id)) }
 }
 
 /**
