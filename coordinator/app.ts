@@ -47,12 +47,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
 
   await app.register(errorsPlugin)
+  // Before the backends: the local blob store's URL key is derived from the coordinator key.
+  await app.register(keysPlugin, { config })
   await app.register(backendsPlugin, {
     config,
     given: { db: deps.db, blobs: deps.blobs, bus: deps.bus },
     now: deps.now ?? (() => new Date()),
   })
-  await app.register(keysPlugin, { config })
   await app.register(feedPlugin)
   await app.register(gcPlugin)
   await app.register(metricsPlugin, { defaultMetrics: !deps.now })

@@ -41,6 +41,8 @@ export interface Config {
   publicUrl: string | undefined
   /** Coordinator Ed25519 private key (base64 PKCS#8); else kept in DATA_DIR or made per process. */
   coordinatorKey: string | undefined
+  /** Local blob store: HMAC key of its signed URLs; else derived from the coordinator key. */
+  blobSigningSecret: string | undefined
   /** Bearer token for operator routes (`/admin`); else kept in DATA_DIR or made per process. */
   operatorToken: string | undefined
   limits: Limits
@@ -135,6 +137,7 @@ export function loadConfig(env: Env = {}, defaults: Partial<Config> = {}): Confi
       : undefined,
     publicUrl: url('PUBLIC_URL'),
     coordinatorKey: str('COORDINATOR_KEY'),
+    blobSigningSecret: str('BLOB_SIGNING_SECRET'),
     operatorToken: str('OPERATOR_TOKEN'),
     limits: {
       maxFileSize: int('MAX_FILE_SIZE', MAX_FILE_SIZE, 0, MAX_FILE_SIZE),
@@ -158,6 +161,9 @@ export function loadConfig(env: Env = {}, defaults: Partial<Config> = {}): Confi
     if (!secret || Buffer.from(secret, 'base64').length !== 32 || secret.length !== 44) {
       problems.push('DEDUP_DOMAIN=global needs GLOBAL_DOMAIN_SECRET: base64 of 32 random bytes')
     }
+  }
+  if (config.blobSigningSecret && Buffer.byteLength(config.blobSigningSecret) < 16) {
+    problems.push('BLOB_SIGNING_SECRET must be at least 16 bytes')
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

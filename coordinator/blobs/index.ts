@@ -32,7 +32,7 @@ export interface BlobStoreConfig {
   /** Local store: base URL devices reach the coordinator at; else set after listen. */
   publicUrl?: string | undefined
   /** Local store: HMAC key for its URLs (16+ bytes); random per process when absent. */
-  signingSecret?: string | undefined
+  signingSecret?: string | Uint8Array | undefined
 }
 
 /**

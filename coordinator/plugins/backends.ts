@@ -15,6 +15,7 @@ import {
 import { type Bus, createBus } from '../bus/index.ts'
 import { type Config, dataPaths } from '../config.ts'
 import { type Db, openStore } from '../store/index.ts'
+import { blobSigningSecret } from './keys.ts'
 
 export interface Backends {
   db?: Db | undefined
@@ -51,7 +52,9 @@ async function backends(
       redisUrl: config.redisUrl,
       onHandlerError: (err, channel) => app.log.error({ err, channel }, 'bus handler failed'),
     })
-  const blobs = given.blobs ?? defaultBlobStore(config, paths?.blobs)
+  // Every instance of a deployment shares the coordinator key, so they agree on this one.
+  const secret = config.blobSigningSecret ?? blobSigningSecret(app.keys)
+  const blobs = given.blobs ?? defaultBlobStore(config, paths?.blobs, secret)
 
   app.decorate('config', config)
   app.decorate('now', options.now)
@@ -81,10 +84,18 @@ async function backends(
 }
 
 /** S3 when configured; else local disk under the data dir; else memory (tests). */
-function defaultBlobStore(config: Config, directory: string | undefined): BlobStore {
+function defaultBlobStore(
+  config: Config,
+  directory: string | undefined,
+  signingSecret: string | Uint8Array,
+): BlobStore {
   if (config.s3) return createBlobStore({ s3: config.s3, localDirectory: '' })
-  if (directory) return createBlobStore({ localDirectory: directory })
+  if (directory) return createBlobStore({ localDirectory: directory, signingSecret })
   return new MemoryBlobStore()
 }
 
-export const backendsPlugin = fp(backends, { fastify: '5.x', name: 'cloudsync-backends' })
+export const backendsPlugin = fp(backends, {
+  fastify: '5.x',
+  name: 'cloudsync-backends',
+  dependencies: ['cloudsync-keys'],
+})
