@@ -43,6 +43,9 @@ export class LocalDiskBlobStore implements ServedBlobStore {
   readonly signer: UrlSigner
   readonly directory: string
 
+  /** Directories known to exist (at most 65,536 fan-out ones and the temp one). */
+  readonly #made = new Set<string>()
+
   constructor(config: LocalDiskBlobStoreConfig) {
     this.directory = config.directory
     this.signer = new UrlSigner(config)
@@ -164,20 +167,36 @@ export class LocalDiskBlobStore implements ServedBlobStore {
     const target = this.pathOf(key)
     const tempDir = join(this.directory, TEMP_DIR)
     const temp = join(tempDir, `${key}.${randomBytes(6).toString('hex')}`)
-    await mkdir(tempDir, { recursive: true })
-    const file = await open(temp, 'wx')
+    const file = await this.#ensuringDir(tempDir, () => open(temp, 'wx'))
     try {
       await fill(file)
       await file.sync()
       await file.close()
-      await mkdir(dirname(target), { recursive: true })
       // Same content under the same name: concurrent writers of one chunk both win.
-      await rename(temp, target)
+      await this.#ensuringDir(dirname(target), () => rename(temp, target))
     } catch (err) {
       await file.close().catch(() => {})
       await unlink(temp).catch(() => {})
       throw err
     }
+  }
+
+  /**
+   * Runs `op`, which needs `dir` to exist. A directory made once is assumed to stay (a
+   * recursive mkdir per chunk was a measurable share of every PUT); if it vanished anyway,
+   * ENOENT makes it again and `op` runs once more.
+   */
+  async #ensuringDir<T>(dir: string, op: () => Promise<T>): Promise<T> {
+    if (this.#made.has(dir)) {
+      try {
+        return await op()
+      } catch (err) {
+        if (!isNotFound(err)) throw err
+      }
+    }
+    await mkdir(dir, { recursive: true })
+    this.#made.add(dir)
+    return op()
   }
 }
 

@@ -25,6 +25,23 @@ runBlobStoreContract(
 )
 
 describe('local-disk layout', () => {
+  it('writes again after its directories were removed behind its back', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'cloudsync-blobs-'))
+    try {
+      const store = new LocalDiskBlobStore({ directory })
+      const first = chunk()
+      await store.put(first.key, first.bytes)
+      // Everything goes, the temp and fan-out directories it has already made included.
+      for (const entry of await readdir(directory)) {
+        await rm(join(directory, entry), { recursive: true, force: true })
+      }
+      await store.put(first.key, first.bytes)
+      expect(await store.head(first.key)).toEqual({ size: first.bytes.byteLength })
+    } finally {
+      await rm(directory, { recursive: true, force: true })
+    }
+  })
+
   it('fans chunks out by key prefix and leaves no temp file behind after a write', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'cloudsync-blobs-'))
     try {
