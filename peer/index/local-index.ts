@@ -2,18 +2,11 @@ import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { FileStat } from '../ports/file-system.ts'
+import type { IndexedFile, UploadCheckpoint } from '../ports/sync-index.ts'
 import { openDatabase } from './database.ts'
 
-/** A path as last synced with the coordinator (uploaded or downloaded). */
-export interface FileEntry {
-  path: string
-  fileId: string
-  version: number
-  /** The file on disk right after that sync: a different stat means a local edit. */
-  stat: FileStat
-  /** The manifest's keyed content hash. */
-  contentHash: string
-  manifest: Manifest
+/** A path as last synced with the coordinator (uploaded or downloaded), and when. */
+export interface FileEntry extends IndexedFile {
   /** When it was synced (the injected clock's milliseconds). */
   syncedAt: number
 }
@@ -27,18 +20,7 @@ export interface ChunkLocation {
   plainHash: string
 }
 
-/** An upload in progress, enough to resume it after a crash without re-sending acked chunks. */
-export interface UploadCheckpoint {
-  path: string
-  sessionId: string
-  baseVersion: number | null
-  manifest: Manifest
-  /** Plaintext hash of each chunk by index, for the index entry once the upload completes. */
-  plainHashes: string[]
-  /** The file as it was read: if it changed since, the checkpoint is stale. */
-  stat: FileStat
-  startedAt: number
-}
+export type { UploadCheckpoint }
 
 type Row = Record<string, SQLOutputValue>
 

@@ -78,15 +78,7 @@ export interface ChunkRef {
  * is a typed error, never wrong bytes.
  */
 export function decryptChunk(secret: Uint8Array, ref: ChunkRef, ciphertext: Uint8Array): Buffer {
-  verifyChunkId(ref.id, ciphertext)
-  if (ref.size !== undefined && ciphertext.length !== ref.size + GCM_TAG_BYTES) {
-    throw new CloudsyncError(
-      'CHUNK_CORRUPT',
-      `Chunk ${ref.id} has ${ciphertext.length} bytes, expected ${ref.size + GCM_TAG_BYTES}`,
-    )
-  }
-  if (ciphertext.length < GCM_TAG_BYTES)
-    throw new CloudsyncError('CHUNK_CORRUPT', `Chunk ${ref.id} is truncated`)
+  checkCiphertext(ref, ciphertext, createHash('sha256').update(ciphertext).digest('hex'))
   const plainHash = unsealPlainHash(secret, ref.id, ref.seal)
   const key = chunkKey(secret, plainHash)
   const body = ciphertext.subarray(0, ciphertext.length - GCM_TAG_BYTES)
@@ -113,6 +105,24 @@ export function decryptChunk(secret: Uint8Array, ref: ChunkRef, ciphertext: Uint
     )
   }
   return out
+}
+
+/** The checks before any key is derived: the bytes are the chunk named, whole. */
+function checkCiphertext(ref: ChunkRef, ciphertext: Uint8Array, actualId: string): void {
+  if (actualId !== ref.id) {
+    throw new CloudsyncError(
+      'CHUNK_CORRUPT',
+      `Chunk bytes hash to ${actualId.slice(0, 12)}…, not ${ref.id.slice(0, 12)}…`,
+    )
+  }
+  if (ref.size !== undefined && ciphertext.length !== ref.size + GCM_TAG_BYTES) {
+    throw new CloudsyncError(
+      'CHUNK_CORRUPT',
+      `Chunk ${ref.id} has ${ciphertext.length} bytes, expected ${ref.size + GCM_TAG_BYTES}`,
+    )
+  }
+  if (ciphertext.length < GCM_TAG_BYTES)
+    throw new CloudsyncError('CHUNK_CORRUPT', `Chunk ${ref.id} is truncated`)
 }
 
 /** Throws CHUNK_CORRUPT unless SHA-256(bytes) is `id`: the check every receiver makes first. */
@@ -161,21 +171,11 @@ export async function decryptChunkAsync(
   ref: ChunkRef,
   ciphertext: Uint8Array,
 ): Promise<Buffer> {
-  const actualId = Buffer.from(await subtle.digest('SHA-256', ciphertext)).toString('hex')
-  if (actualId !== ref.id) {
-    throw new CloudsyncError(
-      'CHUNK_CORRUPT',
-      `Chunk bytes hash to ${actualId.slice(0, 12)}…, not ${ref.id.slice(0, 12)}…`,
-    )
-  }
-  if (ref.size !== undefined && ciphertext.length !== ref.size + GCM_TAG_BYTES) {
-    throw new CloudsyncError(
-      'CHUNK_CORRUPT',
-      `Chunk ${ref.id} has ${ciphertext.length} bytes, expected ${ref.size + GCM_TAG_BYTES}`,
-    )
-  }
-  if (ciphertext.length < GCM_TAG_BYTES)
-    throw new CloudsyncError('CHUNK_CORRUPT', `Chunk ${ref.id} is truncated`)
+  checkCiphertext(
+    ref,
+    ciphertext,
+    Buffer.from(await subtle.digest('SHA-256', ciphertext)).toString('hex'),
+  )
   const plainHash = unsealPlainHash(secret, ref.id, ref.seal)
   const key = chunkKey(secret, plainHash)
   const aes = await subtle.importKey('raw', key, 'AES-GCM', false, ['decrypt'])
