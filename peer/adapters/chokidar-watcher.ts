@@ -1,6 +1,11 @@
-import { relative, resolve, sep } from 'node:path'
+import { readdir } from 'node:fs/promises'
+import { join, relative, resolve, sep } from 'node:path'
 import { type FSWatcher, watch } from 'chokidar'
 import type { FolderWatcher } from '../ports/watcher.ts'
+
+/** When a new directory is walked again, and how much of it at most. */
+const REWALK_DELAYS_MS = [250, 1_500]
+const REWALK_MAX_ENTRIES = 10_000
 
 export interface ChokidarWatcherOptions {
   /** The synced folder. */
@@ -39,6 +44,7 @@ export class ChokidarWatcher implements FolderWatcher {
   /** A vanished path holds its batch until then: it may be half of a rename. */
   #holdUntil = 0
   #timer: NodeJS.Timeout | undefined
+  readonly #rewalks = new Set<NodeJS.Timeout>()
 
   constructor(options: ChokidarWatcherOptions) {
     this.#root = resolve(options.root)
@@ -68,6 +74,8 @@ export class ChokidarWatcher implements FolderWatcher {
   }
 
   async stop(): Promise<void> {
+    for (const t of this.#rewalks) clearTimeout(t)
+    this.#rewalks.clear()
     clearTimeout(this.#timer)
     this.#timer = undefined
     this.#pending.clear()
@@ -85,12 +93,40 @@ export class ChokidarWatcher implements FolderWatcher {
     // A rename is an unlink now and an add only once the new path has passed the
     // stability wait: keep the unlink's batch open until then, so both halves reach the
     // sync logic together and go up as a move rather than a delete and a re-upload.
+    if (event === 'addDir') this.#scheduleRewalks(path, onPaths)
     if (event === 'unlink' || event === 'unlinkDir')
       this.#holdUntil = now + 2 * this.#stabilityMs + 10 * STABILITY_POLL_MS + this.#quietMs
     clearTimeout(this.#timer)
     const quiet = Math.max(this.#quietMs, this.#holdUntil - now)
     const wait = Math.min(quiet, this.#firstAt + this.#maxDelayMs - now)
     this.#timer = setTimeout(() => this.#flush(onPaths), Math.max(0, wait))
+  }
+
+  /**
+   * Files written into a directory in the moment before chokidar starts watching it can
+   * go unreported (seen here: 3 of 36 files in freshly made folders). Walking a new
+   * directory again shortly after it appears reports them; extra reports are harmless,
+   * since the sync logic compares every path with its index.
+   */
+  #scheduleRewalks(dir: string, onPaths: (paths: string[]) => void): void {
+    for (const delay of REWALK_DELAYS_MS) {
+      const timer = setTimeout(() => {
+        this.#rewalks.delete(timer)
+        void this.#rewalk(dir, onPaths)
+      }, delay)
+      this.#rewalks.add(timer)
+    }
+  }
+
+  async #rewalk(dir: string, onPaths: (paths: string[]) => void): Promise<void> {
+    if (!this.#watcher) return
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])
+    for (const entry of entries.slice(0, REWALK_MAX_ENTRIES)) {
+      const path = join(entry.parentPath, entry.name)
+      if (!entry.isFile() || path === this.#stateDir || path.startsWith(this.#stateDir + sep))
+        continue
+      this.#add('add', path, onPaths)
+    }
   }
 
   #flush(onPaths: (paths: string[]) => void): void {
