@@ -24,6 +24,9 @@ export interface LocalSyncDeps {
  */
 export const MOVE_GRACE_MS = 750
 
+/** A path that keeps failing is tried again after 1 s, 2 s, 4 s … up to this. */
+const FAILURE_BACKOFF_MAX_MS = 60_000
+
 export interface LocalCounters {
   uploaded: number
   moved: number
@@ -39,6 +42,8 @@ export interface LocalCounters {
 export class LocalSync {
   readonly counters: LocalCounters = { uploaded: 0, moved: 0, deleted: 0, unchanged: 0 }
   readonly #deps: LocalSyncDeps
+  /** Paths whose last sync failed: how often, and not before when to try again. */
+  readonly #failures = new Map<string, { count: number; until: number }>()
   /** Synced files found missing, by path, with when they were first missed. */
   readonly #vanished = new Map<string, { entry: IndexedFile; since: number }>()
 
@@ -60,22 +65,53 @@ export class LocalSync {
     const retry: string[] = []
     for (const path of present) {
       signal?.throwIfAborted()
-      try {
-        await this.#deps.locks.with([path], () => this.#syncPresent(path, signal))
-      } catch (err) {
-        if (!(err instanceof FileChangedError)) throw err
+      if (this.#backingOff(path)) {
         retry.push(path)
+        continue
       }
+      await this.#attempt(path, retry, () => this.#syncPresent(path, signal))
     }
     for (const [path, { entry, since }] of this.#vanished) {
-      if (now() - since < MOVE_GRACE_MS) {
+      if (now() - since < MOVE_GRACE_MS || this.#backingOff(path)) {
         retry.push(path)
         continue
       }
       this.#vanished.delete(path)
-      await this.#deps.locks.with([path], () => this.#syncGone(entry, signal))
+      const ok = await this.#attempt(path, retry, () => this.#syncGone(entry, signal))
+      if (!ok) this.#vanished.set(path, { entry, since })
     }
     return retry
+  }
+
+  /**
+   * Runs one path's sync so that its failure is that path's alone: logged, retried with
+   * backoff, and never holding back the other changes of the batch.
+   */
+  async #attempt(path: string, retry: string[], sync: () => Promise<void>): Promise<boolean> {
+    try {
+      await this.#deps.locks.with([path], sync)
+      this.#failures.delete(path)
+      return true
+    } catch (err) {
+      if (!(err instanceof FileChangedError)) {
+        const count = (this.#failures.get(path)?.count ?? 0) + 1
+        const delay = Math.min(FAILURE_BACKOFF_MAX_MS, 1_000 * 2 ** (count - 1))
+        this.#failures.set(path, { count, until: this.#deps.now() + delay })
+        this.#deps.log('warn', 'could not sync a local change; will retry', {
+          path,
+          attempt: count,
+          retryInMs: delay,
+          error: (err as Error).message,
+        })
+      }
+      retry.push(path)
+      return false
+    }
+  }
+
+  #backingOff(path: string): boolean {
+    const failure = this.#failures.get(path)
+    return failure !== undefined && this.#deps.now() < failure.until
   }
 
   async #syncPresent(path: string, signal?: AbortSignal): Promise<void> {

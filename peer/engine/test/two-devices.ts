@@ -33,6 +33,8 @@ export interface DeviceOptions {
   swarm?: boolean
   /** Slows each chunk PUT, so an upload stays in flight long enough to be seen. */
   putDelayMs?: number
+  /** Uploads of these paths are refused at init, as a coordinator would refuse bad input. */
+  refuseUploads?: (path: string) => boolean
 }
 
 export async function devicesOf(
@@ -48,21 +50,30 @@ export async function devicesOf(
     const index = syncIndexOf(localIndex, Date.now)
     const pipeline = new ChunkPipeline({ secret: account.secret, workers: 0 })
     const delay = options.putDelayMs ?? 0
+    const refuse = options.refuseUploads
     // A Proxy, not a prototype: the client's #private members need the real instance as `this`.
-    const api: typeof realApi = delay
-      ? new Proxy(realApi, {
-          get(target, prop) {
-            if (prop === 'putChunk') {
-              return async (...args: Parameters<typeof realApi.putChunk>) => {
-                await new Promise((r) => setTimeout(r, delay))
-                return target.putChunk(...args)
+    const api: typeof realApi =
+      delay || refuse
+        ? new Proxy(realApi, {
+            get(target, prop) {
+              if (prop === 'putChunk' && delay) {
+                return async (...args: Parameters<typeof realApi.putChunk>) => {
+                  await new Promise((r) => setTimeout(r, delay))
+                  return target.putChunk(...args)
+                }
               }
-            }
-            const value = Reflect.get(target, prop, target)
-            return typeof value === 'function' ? value.bind(target) : value
-          },
-        })
-      : realApi
+              if (prop === 'initUpload' && refuse) {
+                return async (...args: Parameters<typeof realApi.initUpload>) => {
+                  if (refuse(args[0].path))
+                    throw new CloudsyncError('INVALID_INPUT', `refused: ${args[0].path}`)
+                  return target.initUpload(...args)
+                }
+              }
+              const value = Reflect.get(target, prop, target)
+              return typeof value === 'function' ? value.bind(target) : value
+            },
+          })
+        : realApi
     const own = ownChunkProvider({ index: localIndex, fs, secret: account.secret })
     providers[i] = async (id) =>
       (await own.read(id)) ?? (await device.engine.uploader.servingChunk(id))
