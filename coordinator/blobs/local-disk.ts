@@ -138,17 +138,11 @@ export class LocalDiskBlobStore implements ServedBlobStore {
   }
 
   async presignPut(key: string, options: PresignPutOptions): Promise<PresignedPut> {
-    const { url, expiresAt } = this.signer.sign('PUT', key, options)
-    return {
-      url,
-      method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream' },
-      expiresAt,
-    }
+    return this.signer.presignPut(key, options)
   }
 
   async presignGet(key: string, options: PresignGetOptions): Promise<PresignedGet> {
-    return this.signer.sign('GET', key, options)
+    return this.signer.presignGet(key, options)
   }
 
   async check(): Promise<void> {

@@ -6,6 +6,12 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import { assertBlobKey, assertBlobSize, assertPresignSeconds } from './blob-checks.ts'
+import type {
+  PresignedGet,
+  PresignedPut,
+  PresignGetOptions,
+  PresignPutOptions,
+} from './blob-store.ts'
 
 /** Path the data-plane route serves; signed URLs point here. */
 export const BLOB_ROUTE_PATH = '/blobs'
@@ -66,6 +72,21 @@ export class UrlSigner {
 
   get publicUrl(): string | undefined {
     return this.#publicUrl
+  }
+
+  /** A presigned PUT for this coordinator's data-plane route (memory and local-disk stores). */
+  presignPut(key: string, options: PresignPutOptions): PresignedPut {
+    const { url, expiresAt } = this.sign('PUT', key, options)
+    return {
+      url,
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      expiresAt,
+    }
+  }
+
+  presignGet(key: string, options: PresignGetOptions): PresignedGet {
+    return this.sign('GET', key, options)
   }
 
   sign(

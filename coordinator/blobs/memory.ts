@@ -61,17 +61,11 @@ export class MemoryBlobStore implements ServedBlobStore {
   }
 
   async presignPut(key: string, options: PresignPutOptions): Promise<PresignedPut> {
-    const { url, expiresAt } = this.signer.sign('PUT', key, options)
-    return {
-      url,
-      method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream' },
-      expiresAt,
-    }
+    return this.signer.presignPut(key, options)
   }
 
   async presignGet(key: string, options: PresignGetOptions): Promise<PresignedGet> {
-    return this.signer.sign('GET', key, options)
+    return this.signer.presignGet(key, options)
   }
 
   async receive(key: string, source: AsyncIterable<Uint8Array>, size: number): Promise<void> {

@@ -1,21 +1,10 @@
 import { describe, it } from 'vitest'
-import { migrate } from '../store/migrate.ts'
-import { createTestSchema, postgresReachable } from '../store/test/pg-harness.ts'
+import { migratedTestDb, postgresReachable } from '../store/test/pg-harness.ts'
 import { runFlowSuite } from './flow.suite.ts'
 
 if (await postgresReachable()) {
-  runFlowSuite('Postgres', async () => {
-    const schema = await createTestSchema()
-    const db = schema.open(4)
-    await migrate(db)
-    return {
-      db,
-      teardown: async () => {
-        await db.close()
-        await schema.drop()
-      },
-    }
-  })
+  runFlowSuite('Postgres', () => migratedTestDb())
 } else {
+  // Only when no Postgres answers (CI starts one): the same suite still runs on PGlite.
   describe.skip('upload flow on Postgres (unreachable)', () => it('skipped', () => {}))
 }

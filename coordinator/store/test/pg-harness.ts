@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import type { Db } from '../db.ts'
+import { migrate } from '../migrate.ts'
 import { openPg } from '../pg.ts'
 
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -43,5 +44,24 @@ export async function createTestSchema(): Promise<TestSchema> {
     name,
     open: (max = 10) => openPg({ connectionString: DATABASE_URL, max, searchPath: name }),
     drop: () => admin(`DROP SCHEMA ${name} CASCADE`),
+  }
+}
+
+/**
+ * A migrated database in a fresh schema, for suites that run on Postgres as well as
+ * PGlite; `teardown` closes it and drops the schema.
+ */
+export async function migratedTestDb(
+  poolSize = 4,
+): Promise<{ db: Db; teardown: () => Promise<void> }> {
+  const schema = await createTestSchema()
+  const db = schema.open(poolSize)
+  await migrate(db)
+  return {
+    db,
+    teardown: async () => {
+      await db.close()
+      await schema.drop()
+    },
   }
 }
