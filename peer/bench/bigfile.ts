@@ -33,14 +33,7 @@ const PUT_TIMEOUT_MS = 30 * 60_000
 const log = (line: string) => process.stderr.write(`${line}\n`)
 
 const ws = new Workspace()
-try {
-  await main()
-} catch (err) {
-  process.exitCode = 1
-  log(`bench:bigfile failed: ${(err as Error).stack ?? err}`)
-} finally {
-  await ws.close()
-}
+await ws.run('bench:bigfile', main)
 
 async function main() {
   const tmp = await ws.tempDir(PARENT, 'cloudsync-bench-bigfile-')

@@ -177,6 +177,18 @@ export class Workspace {
   }
 
   /** Ends every process (SIGTERM, then SIGKILL after 5 s) and removes every temp dir. */
+  /** Runs a benchmark's body; a failure sets exit code 1, and everything is cleaned up either way. */
+  async run(name: string, body: () => Promise<void>): Promise<void> {
+    try {
+      await body()
+    } catch (err) {
+      process.exitCode = 1
+      process.stderr.write(`${name} failed: ${(err as Error).stack ?? err}\n`)
+    } finally {
+      await this.close()
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true

@@ -43,14 +43,7 @@ const SMALL = 4 * KiB
 const log = (line: string) => process.stderr.write(`${line}\n`)
 
 const ws = new Workspace()
-try {
-  await main()
-} catch (err) {
-  process.exitCode = 1
-  log(`bench:sync failed: ${(err as Error).stack ?? err}`)
-} finally {
-  await ws.close()
-}
+await ws.run('bench:sync', main)
 
 async function main() {
   const tmp = await ws.tempDir('/tmp', 'cloudsync-bench-sync-')
