@@ -26,10 +26,13 @@ export async function getAccount(db: Db, id: string): Promise<Account | undefine
 /**
  * Takes the account's row lock for the rest of the transaction. Every write to an
  * account's files and change log takes it first, so those writes run one at a time per
- * account, in the order their sequence numbers say (see changes.ts).
+ * account, in the order their sequence numbers say (see changes.ts). NO KEY UPDATE, not
+ * UPDATE: it excludes the other writers all the same, but lets foreign-key checks of rows
+ * that reference the account (a new upload session, a device) through instead of queueing
+ * them behind a commit's fsync. Accounts are never deleted, so nothing relies on that wait.
  */
 export async function lockAccount(tx: Db, id: string): Promise<void> {
-  const { rows } = await tx.query('SELECT id FROM accounts WHERE id = $1 FOR UPDATE', [id])
+  const { rows } = await tx.query('SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE', [id])
   if (rows.length === 0) throw new CloudsyncError('NOT_FOUND', `No account ${id}`)
 }
 

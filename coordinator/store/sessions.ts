@@ -143,9 +143,10 @@ export async function sessionWithMissing(
   sessionId: string,
   lock = false,
 ): Promise<{ session: UploadSession; missing: number[] } | undefined> {
-  // The uncorrelated EXISTS runs once, before the session is scanned: account lock first.
+  // The uncorrelated EXISTS runs once, before the session is scanned: account lock first
+  // (the mode lockAccount takes, see there).
   const locks = lock
-    ? 'AND EXISTS (SELECT 1 FROM accounts WHERE id = $1::uuid FOR UPDATE) FOR UPDATE OF s'
+    ? 'AND EXISTS (SELECT 1 FROM accounts WHERE id = $1::uuid FOR NO KEY UPDATE) FOR UPDATE OF s'
     : ''
   const { rows } = await db.query<SessionRow & { missing: number[] }>(
     `SELECT ${COLUMNS}, ARRAY(SELECT sc.idx FROM session_chunks sc
