@@ -75,6 +75,7 @@ const authedDeviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { deviceId } = request.params
       const revoked = await revokeDevice(app.db, request.device.accountId, deviceId, app.now())
       if (!revoked) throw new CloudsyncError('NOT_FOUND', `No linked device ${deviceId}`)
+      await app.forgetDevice(deviceId)
       await announce(request.device.accountId)
       return reply.code(204).send(null)
     },
