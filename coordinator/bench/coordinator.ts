@@ -7,7 +7,15 @@
  * Without --url it starts its own coordinators: two on Postgres + Redis when both answer
  * (a fresh schema, dropped after), and one on the embedded defaults. A benchmark, not a
  * test: it prints figures; `--json` ends with one JSON line (Postgres + Redis when there).
+ *
+ * On Postgres + Redis (the production shape) the chunk bytes would go to S3, on other
+ * machines; here the coordinators' local blob store stands in for it, kept on tmpfs
+ * (`/dev/shm`, or `--blob-root`) so that a chunk's fsync on this machine's disk is not
+ * counted as the control plane's cost. The embedded run keeps everything on disk, as it
+ * runs in real life.
  */
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { parseArgs } from 'node:util'
 import { postgresReachable } from '../store/test/pg-harness.ts'
 import { redisReachable } from '../test/process-harness.ts'
@@ -32,6 +40,7 @@ const { values: opts } = parseArgs({
     accounts: { type: 'string', default: '500' },
     'commit-accounts': { type: 'string', default: '8' },
     profile: { type: 'string' }, // directory for the coordinators' --cpu-prof output
+    'blob-root': { type: 'string' },
   },
 })
 const num = (name: keyof typeof opts) => Number(opts[name])
@@ -120,6 +129,7 @@ async function main(): Promise<void> {
     fleetAccounts: num('pushes') > 0 ? num('accounts') : 0,
     fleetDevices: num('devices'),
     nodeArgs: opts.profile ? ['--cpu-prof', '--cpu-prof-dir', opts.profile] : [],
+    blobRoot: opts['blob-root'] ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir()),
   }
   const rows: Row[] = []
   if (opts.url) {

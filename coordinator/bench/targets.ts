@@ -26,6 +26,9 @@ export interface Plan {
   fleetDevices: number
   /** Extra node flags for the coordinators started here (e.g. --cpu-prof). */
   nodeArgs: string[]
+  /** Where the Postgres-backed coordinators keep their data dirs, and so the local blob
+   * store that stands in for S3 (see coordinator.ts). */
+  blobRoot: string
 }
 
 export interface Target {
@@ -68,7 +71,7 @@ export async function startPostgres(plan: Plan, instances: number): Promise<Targ
     const seeded = await seed(db, plan)
     const env = { DATABASE_URL: databaseUrl, REDIS_URL, COORDINATOR_KEY: sharedCoordinatorKey() }
     for (let i = 0; i < instances; i++) {
-      procs.push(await spawnCoordinator(env, { nodeArgs: plan.nodeArgs }))
+      procs.push(await spawnCoordinator(env, { nodeArgs: plan.nodeArgs, dataRoot: plan.blobRoot }))
     }
     return { backend: 'postgres+redis', instances: procs.map((p) => p.url), ...seeded, stop }
   } catch (err) {

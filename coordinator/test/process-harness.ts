@@ -62,13 +62,18 @@ export interface CoordinatorProcess {
   kill(signal?: NodeJS.Signals): Promise<void>
 }
 
-/** Starts `node coordinator/server.ts` in its own data dir; resolves on its listening line.
- * `nodeArgs` go before the script (the benchmark's `--cpu-prof`). */
+/** Starts `node coordinator/server.ts` in its own data dir (under `dataRoot`, default the
+ * temp dir); resolves on its listening line. `nodeArgs` go before the script (the
+ * benchmark's `--cpu-prof`). */
 export async function spawnCoordinator(
   env: Record<string, string>,
-  { timeoutMs = 15_000, nodeArgs = [] }: { timeoutMs?: number; nodeArgs?: string[] } = {},
+  {
+    timeoutMs = 15_000,
+    nodeArgs = [],
+    dataRoot = tmpdir(),
+  }: { timeoutMs?: number; nodeArgs?: string[]; dataRoot?: string } = {},
 ): Promise<CoordinatorProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'cloudsync-coord-'))
+  const dataDir = await mkdtemp(join(dataRoot, 'cloudsync-coord-'))
   const child = spawn(process.execPath, [...nodeArgs, 'coordinator/server.ts'], {
     cwd: REPO,
     env: {
