@@ -5,7 +5,6 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { type Config, ConfigError, dataPaths, loadConfig } from './config.ts'
-import { startServer } from './server.ts'
 
 export function registerCoordinatorCommands(program: Command): void {
   program
@@ -27,6 +26,8 @@ export function registerCoordinatorCommands(program: Command): void {
         if (err instanceof ConfigError) throw Object.assign(new Error(err.message), { exitCode: 2 })
         throw err
       }
+      // Loaded here, not at the top: every other command of the binary stays light.
+      const { startServer } = await import('./server.ts')
       const { url, close } = await startServer(config)
       const backends = [
         config.databaseUrl ? 'Postgres' : `PGlite in ${config.dataDir}`,

@@ -5,7 +5,6 @@ import type { Command } from 'commander'
 import { createDomainSecret } from '../../protocol/crypto/keys.ts'
 import { HttpCoordinator, linkDevice } from '../adapters/http-coordinator.ts'
 import { type DeviceState, loadDeviceState, saveDeviceState } from '../daemon/device-state.ts'
-import { encodeNodeKey, generateNodeKey, peerIdOf } from '../swarm/index.ts'
 import { CliError, EXIT } from './output.ts'
 
 const CODE_PREFIX = 'cloudsync1:'
@@ -95,6 +94,8 @@ export function registerLinkCommands(program: Command): void {
           )
         }
         await mkdir(resolve(opts.dir), { recursive: true })
+        // libp2p loads only here (and in `sync`): `put`, `get` and the rest stay light.
+        const { encodeNodeKey, generateNodeKey, peerIdOf } = await import('../swarm/index.ts')
         const key = await generateNodeKey()
         const linked = await linkDevice(url, {
           token,

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import pino from 'pino'
 import { HttpCoordinator } from '../adapters/http-coordinator.ts'
-import { Daemon, type DaemonStatus, STATUS_FILE } from '../daemon/daemon.ts'
+import type { DaemonStatus } from '../daemon/daemon.ts'
+import { STATUS_FILE } from '../daemon/status-file.ts'
 import { loadLinked } from './link.ts'
 import { bytes } from './output.ts'
 
@@ -26,6 +26,11 @@ export function registerSyncCommands(program: Command): void {
       }) => {
         const root = resolve(opts.dir)
         await loadLinked(root)
+        // The daemon (libp2p and all) loads only for `sync`: the other commands stay light.
+        const [{ default: pino }, { Daemon }] = await Promise.all([
+          import('pino'),
+          import('../daemon/daemon.ts'),
+        ])
         const logger = pino({ level: opts.logLevel }, pino.destination(2))
         const daemon = await Daemon.start({
           root,

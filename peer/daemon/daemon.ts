@@ -24,6 +24,7 @@ import {
 } from '../swarm/index.ts'
 import { type DeviceState, loadDeviceState, secretOf } from './device-state.ts'
 import { syncIndexOf } from './index-port.ts'
+import { STATUS_FILE } from './status-file.ts'
 
 export interface DaemonOptions {
   /** The synced folder. */
@@ -40,7 +41,7 @@ export interface DaemonOptions {
   rescanIntervalMs?: number
 }
 
-export const STATUS_FILE = 'status.json'
+export { STATUS_FILE }
 
 /**
  * A running device: the sync engine on the real folder (node:fs, chokidar), the
