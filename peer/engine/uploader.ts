@@ -1,5 +1,5 @@
 import { GCM_TAG_BYTES } from '../../protocol/constants.ts'
-import { encryptChunkAsync } from '../../protocol/crypto/chunk-cipher.ts'
+import { reencryptChunkAsync } from '../../protocol/crypto/chunk-cipher.ts'
 import { possessionResponse } from '../../protocol/crypto/possession.ts'
 import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
@@ -266,11 +266,10 @@ export class Uploader {
     }
     const plaintext = await handle.readRange(chunk.offset, chunk.size)
     // Hashing and AES on the thread pool: the uploads in flight encrypt in parallel.
-    const { ciphertext, id, plainHash } = await encryptChunkAsync(this.#deps.secret, plaintext)
-    if (plainHash.toString('hex') !== file.plainHashes[index]) {
-      throw new FileChangedError(`${path} changed during its upload`)
-    }
-    if (id !== chunk.id) throw new FileChangedError(`${path} chunk ${index} no longer matches`)
+    const ciphertext = await reencryptChunkAsync(this.#deps.secret, plaintext, {
+      plainHash: file.plainHashes[index]!,
+    })
+    if (!ciphertext) throw new FileChangedError(`${path} changed during its upload`)
     return ciphertext
   }
 

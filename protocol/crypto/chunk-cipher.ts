@@ -165,6 +165,32 @@ export async function encryptChunkAsync(
   return { id, plainHash: hash, seal: sealPlainHash(secret, id, hash), ciphertext }
 }
 
+/**
+ * Encrypts again a chunk this process encrypted before, under the same secret (an upload
+ * re-reading its file to send it, or to serve it to a peer meanwhile): undefined when the
+ * plaintext read afresh no longer hashes to `plainHash`.
+ * Otherwise the ciphertext is the one whose hash was recorded as `id` (encryption is
+ * convergent: same plaintext, same key, same bytes), so it is not hashed again, which
+ * spares a third of the work; the store and peers verify the id on receipt all the same.
+ */
+export async function reencryptChunkAsync(
+  secret: Uint8Array,
+  plaintext: Uint8Array,
+  expected: { plainHash: string },
+): Promise<Buffer | undefined> {
+  const hash = Buffer.from(await subtle.digest('SHA-256', plaintext))
+  if (hash.toString('hex') !== expected.plainHash) return undefined
+  const key = chunkKey(secret, hash)
+  const aes = await subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt'])
+  return Buffer.from(
+    await subtle.encrypt(
+      { name: 'AES-GCM', iv: chunkNonce(key), additionalData: AAD, tagLength: 128 },
+      aes,
+      plaintext,
+    ),
+  )
+}
+
 /** `decryptChunk` on libuv's thread pool: the same checks, the same typed errors. */
 export async function decryptChunkAsync(
   secret: Uint8Array,

@@ -5,6 +5,7 @@ import {
   decryptChunkAsync,
   encryptChunk,
   encryptChunkAsync,
+  reencryptChunkAsync,
 } from '../crypto/chunk-cipher.ts'
 import { createDomainSecret } from '../crypto/keys.ts'
 import { type ErrorCode, isCloudsyncError } from '../errors.ts'
@@ -123,6 +124,15 @@ describe('convergent chunk encryption on the thread pool (WebCrypto)', () => {
     expect(same.ciphertext.equals(ciphertext)).toBe(true)
     const withHash = await encryptChunkAsync(secret, plaintext, { plainHash: chunk.plainHash })
     expect(withHash.id).toBe(chunk.id)
+  })
+
+  it('re-encrypts to the recorded bytes, and refuses a plaintext that changed', async () => {
+    const plainHash = chunk.plainHash.toString('hex')
+    const again = await reencryptChunkAsync(secret, plaintext, { plainHash })
+    expect(again?.equals(ciphertext)).toBe(true)
+    const changed = Uint8Array.from(plaintext)
+    changed[0]! ^= 1
+    expect(await reencryptChunkAsync(secret, changed, { plainHash })).toBeUndefined()
   })
 
   it('decrypts what the synchronous side encrypted, and the reverse', async () => {
