@@ -22,7 +22,9 @@ export interface PipelineOptions {
   /**
    * Worker threads idle this long are ended, and started again for the next large file:
    * an idle worker never collects its garbage, so it would keep its isolate and the last
-   * file's ciphertext slices (tens of MB each) for as long as the process lives.
+   * file's ciphertext slices (tens of MB each) for as long as the process lives. Short by
+   * default: a large file's upload follows its encoding, and should not run beside ~150 MB
+   * of idle workers and slabs; starting them again costs about 50 ms per large file.
    */
   idleWorkersMs?: number
 }
@@ -63,7 +65,10 @@ const READ_SIZE = 4 * 1024 * 1024
 export class ChunkPipeline {
   readonly #secret: Uint8Array
   readonly #chunker: Chunker
-  readonly #slabs: SlabPool
+  readonly #slabCount: number
+  /** Made on first use, dropped with the workers when idle: a large file touches every
+   * page of every slab, and the daemon should not keep that resident between files. */
+  #slabs: SlabPool | undefined
   readonly #workers: number
   readonly #idleWorkersMs: number
   #pool: ChunkExecutor | undefined
@@ -75,8 +80,13 @@ export class ChunkPipeline {
     this.#secret = options.secret
     this.#chunker = new Chunker(deriveGearTable(options.secret), options.chunking)
     this.#workers = options.workers ?? 2
-    this.#idleWorkersMs = options.idleWorkersMs ?? 2_000
-    this.#slabs = new SlabPool(Math.max(2, options.slabs ?? 3), 2 * this.#chunker.params.maxSize)
+    this.#idleWorkersMs = options.idleWorkersMs ?? 250
+    this.#slabCount = Math.max(2, options.slabs ?? 3)
+  }
+
+  #slabPool(): SlabPool {
+    this.#slabs ??= new SlabPool(this.#slabCount, 2 * this.#chunker.params.maxSize)
+    return this.#slabs
   }
 
   async encode(source: ByteSource, options: EncodeOptions = {}): Promise<EncodeResult> {
@@ -102,23 +112,26 @@ export class ChunkPipeline {
     // Detached first: an encode starting meanwhile gets fresh workers, not closing ones.
     const pool = this.#pool
     this.#pool = undefined
+    // The slabs go too (the executors read them): the next encode makes fresh ones.
+    this.#inline = undefined
+    this.#slabs = undefined
     await pool?.close()
   }
 
   #executor(sizeHint: number | undefined): ChunkExecutor {
     const small = sizeHint !== undefined && sizeHint <= 2 * this.#chunker.params.avgSize
     if (this.#workers === 0 || small) {
-      this.#inline ??= inlineExecutor(this.#slabs.buffers, this.#secret)
+      this.#inline ??= inlineExecutor(this.#slabPool().buffers, this.#secret)
       return this.#inline
     }
-    this.#pool ??= workerPool(this.#slabs.buffers, this.#secret, this.#workers)
+    this.#pool ??= workerPool(this.#slabPool().buffers, this.#secret, this.#workers)
     return this.#pool
   }
 
   async #encode(source: ByteSource, options: EncodeOptions): Promise<EncodeResult> {
     const { keepCiphertext = false, onChunk, signal } = options
     const executor = this.#executor(options.sizeHint)
-    const slabs = this.#slabs
+    const slabs = this.#slabPool()
     const chunker = this.#chunker
     chunker.reset()
     const fileHash = options.plainSha256 ? createHash('sha256') : undefined
