@@ -163,7 +163,12 @@ export class Workspace {
     for (const name of Object.keys(process.env)) {
       if (/^(DATABASE_URL|REDIS_URL|S3_|HOST$|PORT$|DATA_DIR$)/.test(name)) env[name] = ''
     }
-    const proc = this.spawn(['coordinator', '--data-dir', dataDir, '--port', '0'], { env })
+    // BENCH_CPU_PROF=DIR profiles the coordinator too (written when it exits).
+    const profile = process.env.BENCH_CPU_PROF
+    const proc = this.spawn(['coordinator', '--data-dir', dataDir, '--port', '0'], {
+      env,
+      nodeArgs: profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [],
+    })
     const url = await waitFor(
       'coordinator to listen',
       () => {
