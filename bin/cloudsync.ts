@@ -2,6 +2,8 @@
  * The one command line: coordinator commands and device commands, composed here (the two
  * sides share only protocol/).
  */
+// First: it may re-execute the process before anything else runs (see there).
+import './malloc-tuning.ts'
 import { Command } from 'commander'
 import { registerCoordinatorCommands } from '../coordinator/cli.ts'
 import { EXIT, registerPeerCommands, reportError } from '../peer/cli/index.ts'
