@@ -35,6 +35,9 @@ export interface LocalDiskBlobStoreConfig extends UrlSignerConfig {
   directory: string
 }
 
+/** Received chunk bodies reach the disk in writes of this size. */
+const WRITE_BATCH = 1024 * 1024
+
 /** Temp files live inside the root (same file system, so rename is atomic). */
 const TEMP_DIR = 'tmp'
 
@@ -76,11 +79,26 @@ export class LocalDiskBlobStore implements ServedBlobStore {
   }
 
   async receive(key: string, source: AsyncIterable<Uint8Array>, size: number): Promise<void> {
-    await this.#writeAtomically(key, (file) =>
-      receiveChunk(key, source, size, async (piece) => {
-        await file.write(piece)
-      }),
-    )
+    await this.#writeAtomically(key, async (file) => {
+      // The socket hands over pieces of ~64 KiB; written one by one they cost a thread-pool
+      // round trip each. Gathered into writes of up to 1 MiB: 16 times fewer.
+      const batch = Buffer.allocUnsafe(Math.min(size, WRITE_BATCH))
+      let filled = 0
+      const flush = async () => {
+        if (filled > 0) await file.write(batch, 0, filled)
+        filled = 0
+      }
+      await receiveChunk(key, source, size, async (piece) => {
+        for (let at = 0; at < piece.byteLength; ) {
+          const n = Math.min(batch.length - filled, piece.byteLength - at)
+          batch.set(piece.subarray(at, at + n), filled)
+          filled += n
+          at += n
+          if (filled === batch.length) await flush()
+        }
+      })
+      await flush()
+    })
   }
 
   async get(key: string): Promise<Uint8Array> {
