@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import { CredentialCache, REVOKED_CHANNEL } from '../services/credential-cache.ts'
-import { getDeviceByCredential, updatePresence } from '../store/devices.ts'
+import { getDeviceByCredentialHash, updatePresence } from '../store/devices.ts'
 import { hashSecret } from '../store/secrets.ts'
 
 export interface AuthDevice {
@@ -65,7 +65,7 @@ async function auth(app: FastifyInstance): Promise<void> {
     const hash = hashSecret(credential)
     const cached = cache.get(hash, nowMs)
     if (cached) return cached
-    const row = await getDeviceByCredential(app.db, credential)
+    const row = await getDeviceByCredentialHash(app.db, hash)
     if (!row) return undefined
     const device = {
       deviceId: row.id,

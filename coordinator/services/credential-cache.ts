@@ -56,9 +56,9 @@ export class CredentialCache {
   /** Forgets a device (unlinked here or on another instance). */
   forget(deviceId: string): void {
     const hash = this.#hashesOf.get(deviceId)
-    const entry = hash === undefined ? undefined : this.#byHash.get(hash)
-    if (hash !== undefined && entry) this.#drop(hash, entry)
+    if (hash === undefined) return
     this.#hashesOf.delete(deviceId)
+    this.#byHash.delete(hash)
   }
 
   get size(): number {

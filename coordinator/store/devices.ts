@@ -48,13 +48,18 @@ export async function getDevice(db: Db, id: string): Promise<Device | undefined>
 }
 
 /** The device a bearer credential belongs to, unless it is unknown or revoked. */
-export async function getDeviceByCredential(
+export function getDeviceByCredential(db: Db, credential: string): Promise<Device | undefined> {
+  return getDeviceByCredentialHash(db, hashSecret(credential))
+}
+
+/** getDeviceByCredential, for a caller that has hashed the credential already. */
+export async function getDeviceByCredentialHash(
   db: Db,
-  credential: string,
+  credentialHash: string,
 ): Promise<Device | undefined> {
   const { rows } = await db.query<Device>(
     `SELECT ${COLUMNS} FROM devices WHERE credential_hash = $1 AND revoked_at IS NULL`,
-    [hashSecret(credential)],
+    [credentialHash],
   )
   return rows[0]
 }

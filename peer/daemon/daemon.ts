@@ -41,8 +41,6 @@ export interface DaemonOptions {
   rescanIntervalMs?: number
 }
 
-export { STATUS_FILE }
-
 /**
  * A running device: the sync engine on the real folder (node:fs, chokidar), the
  * coordinator over HTTP and WebSocket, and the libp2p swarm serving this device's own

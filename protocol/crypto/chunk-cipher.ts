@@ -152,15 +152,7 @@ export async function encryptChunkAsync(
   const hash = plainHash
     ? Buffer.from(plainHash)
     : Buffer.from(await subtle.digest('SHA-256', plaintext))
-  const key = chunkKey(secret, hash)
-  const aes = await subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt'])
-  const ciphertext = Buffer.from(
-    await subtle.encrypt(
-      { name: 'AES-GCM', iv: chunkNonce(key), additionalData: AAD, tagLength: 128 },
-      aes,
-      plaintext,
-    ),
-  )
+  const ciphertext = await sealAsync(chunkKey(secret, hash), plaintext)
   const id = Buffer.from(await subtle.digest('SHA-256', ciphertext)).toString('hex')
   return { id, plainHash: hash, seal: sealPlainHash(secret, id, hash), ciphertext }
 }
@@ -180,7 +172,11 @@ export async function reencryptChunkAsync(
 ): Promise<Buffer | undefined> {
   const hash = Buffer.from(await subtle.digest('SHA-256', plaintext))
   if (hash.toString('hex') !== expected.plainHash) return undefined
-  const key = chunkKey(secret, hash)
+  return sealAsync(chunkKey(secret, hash), plaintext)
+}
+
+/** AES-256-GCM under a chunk key, with its derived nonce, on the thread pool. */
+async function sealAsync(key: Uint8Array, plaintext: Uint8Array): Promise<Buffer> {
   const aes = await subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt'])
   return Buffer.from(
     await subtle.encrypt(
