@@ -104,6 +104,12 @@ export class MemoryFileSystem implements SyncFileSystem {
         node.bytes.set(bytes, position)
         node.mtimeMs = this.#clock.now()
       },
+      read: async (offset, length) => {
+        live()
+        if (offset + length > node.bytes.length)
+          throw new CloudsyncError('INTERNAL', `Temp file holds no ${length} bytes at ${offset}`)
+        return node.bytes.slice(offset, offset + length)
+      },
       commit: async (path, expected) => {
         live()
         const target = this.#check(path)

@@ -35,6 +35,8 @@ export interface NodeFileSystemOptions {
 const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException)?.code
 const toStat = (s: Stats): FileStat => ({ size: s.size, mtimeMs: s.mtimeMs, ino: s.ino })
 const TEMP_SUFFIX = '.cloudsync-tmp'
+/** A temp file being written is flushed to disk in the background every this many bytes. */
+const FLUSH_BEHIND_BYTES = 64 * 1024 * 1024
 
 /** ENOTDIR, EISDIR and friends: the path is a file where a directory is, or the reverse. */
 function clash(path: string, err: unknown): CloudsyncError | unknown {
@@ -180,11 +182,25 @@ export class NodeFileSystem implements SyncFileSystem {
 
   async createTemp(size: number): Promise<TempFile> {
     const tmp = join(this.tmpDir, `${randomUUID()}${TEMP_SUFFIX}`)
-    const fh = await open(tmp, 'wx')
+    const fh = await open(tmp, 'wx+')
     if (size > 0) await fh.truncate(size)
     let done = false
     const live = () => {
       if (done) throw new CloudsyncError('INTERNAL', 'Temp file already committed or discarded')
+    }
+    // Write-behind: the disk starts on what was written while the rest is still arriving,
+    // so the fsync at commit waits for the last stretch, not for the whole file.
+    let unflushed = 0
+    let flushing: Promise<void> | undefined
+    const flushBehind = () => {
+      if (unflushed < FLUSH_BEHIND_BYTES || flushing) return
+      unflushed = 0
+      flushing = fh
+        .datasync()
+        .catch(() => {}) // the commit's own fsync reports any error that matters
+        .finally(() => {
+          flushing = undefined
+        })
     }
     return {
       write: async (bytes, position) => {
@@ -192,11 +208,22 @@ export class NodeFileSystem implements SyncFileSystem {
         for (let at = 0; at < bytes.length; ) {
           at += (await fh.write(bytes, at, bytes.length - at, position + at)).bytesWritten
         }
+        unflushed += bytes.length
+        flushBehind()
+      },
+      read: async (offset, length) => {
+        live()
+        const out = new Uint8Array(length)
+        const { bytesRead } = await fh.read(out, 0, length, offset)
+        if (bytesRead !== length)
+          throw new CloudsyncError('INTERNAL', `Temp file holds no ${length} bytes at ${offset}`)
+        return out
       },
       commit: async (path, expected) => {
         live()
         const target = await this.#resolve(path)
         if (!(await this.#matches(target, expected))) return false
+        await flushing
         await fh.sync()
         if (!(await this.#place(tmp, target, expected === 'absent', path))) return false
         done = true
@@ -206,6 +233,7 @@ export class NodeFileSystem implements SyncFileSystem {
       discard: async () => {
         if (done) return
         done = true
+        await flushing
         await fh.close().catch(() => {})
         await unlink(tmp).catch(() => {})
       },

@@ -41,6 +41,18 @@ export function procMemMb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): numb
   }
 }
 
+/** CPU time a process has used so far (every thread, user and system), in seconds. */
+export function cpuSeconds(pid: number): { user: number; system: number } {
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }
+  } catch {
+    return { user: 0, system: 0 }
+  }
+}
+
 /** Samples the RSS of some processes every `everyMs` until stopped; keeps each one's peak. */
 export class RssSampler {
   readonly peaks = new Map<number, number>()

@@ -18,6 +18,7 @@ import { pipeline } from 'node:stream/promises'
 import { benchArgs, fmt, mbps, report } from '../../protocol/bench/report.ts'
 import { GiB, KiB, MiB } from '../../protocol/constants.ts'
 import {
+  cpuSeconds,
   ddMbps,
   freeBytes,
   percentile,
@@ -148,6 +149,7 @@ async function main() {
   await copyFile(source, staged)
   const before = await readStatus(dirB)
   const sampler = new RssSampler([a.pid, b.pid])
+  const cpuBefore = [a.pid, b.pid, coordinator.pid].map(cpuSeconds)
   const target = join(dirB, 'big.bin')
   const start = performance.now()
   let traced = start
@@ -167,8 +169,8 @@ async function main() {
         const [sa, sb] = [await readStatus(dirA), await readStatus(dirB)]
         log(
           `${fmt((traced - start) / 1000, 1)} s: A sent ${fmt((sa?.uploads.bytesSent ?? 0) / 1e6)} MB` +
-            ` (${sa?.uploads.commits ?? 0} commits); B from swarm ${fmt((sb?.sources.swarm?.bytes ?? 0) / 1e6)} MB,` +
-            ` cloud ${fmt((sb?.sources.cloud?.bytes ?? 0) / 1e6)} MB; B prefetch ${JSON.stringify(sb?.prefetch ?? {})}; RSS A ${fmt(procMemMb(a.pid) ?? 0)} B ${fmt(procMemMb(b.pid) ?? 0)} MB`,
+            ` (${sa?.uploads.commits ?? 0} commits, ${sa?.uploads.encryptionsShared ?? 0} shared); B from prefetch ${fmt((sb?.sources.prefetch?.bytes ?? 0) / 1e6)} MB,` +
+            ` swarm ${fmt((sb?.sources.swarm?.bytes ?? 0) / 1e6)} MB, cloud ${fmt((sb?.sources.cloud?.bytes ?? 0) / 1e6)} MB; RSS A ${fmt(procMemMb(a.pid) ?? 0)} B ${fmt(procMemMb(b.pid) ?? 0)} MB`,
         )
       }
       const s = await stat(target).catch(() => undefined)
@@ -177,6 +179,12 @@ async function main() {
     { timeoutMs: 600_000, everyMs: 10 },
   )
   const transferMs = performance.now() - start
+  const cpu = [a.pid, b.pid, coordinator.pid].map((pid, i) => {
+    const now = cpuSeconds(pid)
+    const user = now.user - cpuBefore[i]!.user
+    const system = now.system - cpuBefore[i]!.system
+    return `${fmt(user + system, 1)} (${fmt((100 * system) / (user + system || 1))}% sys)`
+  })
   const peaks = sampler.stop()
   const hwm = { a: procMemMb(a.pid, 'VmHWM'), b: procMemMb(b.pid, 'VmHWM') }
   const transferRate = mbps(BIG, transferMs)
@@ -220,6 +228,10 @@ async function main() {
       ['  share of dd', `${fmt((100 * transferRate) / ddRate)}% (aim >= 85%)`],
       ['plain TCP copy + fsync', `${fmt(mbps(BIG, tcpMs))} MB/s`],
       ['dd conv=fsync (disk limit)', `${fmt(ddRate)} MB/s`],
+      [
+        '  CPU time A / B / coordinator',
+        `${cpu.join(' / ')} s, of ${fmt((2 * transferMs) / 1000, 1)} s on 2 cores`,
+      ],
       ['peak RSS during transfer A / B', `${fmt(rssA)} / ${fmt(rssB)} MB (bar <= 300)`],
       ['VmHWM since start A / B', `${fmt(hwm.a ?? 0)} / ${fmt(hwm.b ?? 0)} MB`],
     ],

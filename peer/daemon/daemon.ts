@@ -5,7 +5,6 @@ import type { DeviceInfo } from '../../protocol/schemas/devices.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
 import { ChokidarWatcher } from '../adapters/chokidar-watcher.ts'
 import { cloudSource } from '../adapters/cloud-source.ts'
-import { DiskChunkCache } from '../adapters/disk-chunk-cache.ts'
 import { HttpCoordinator } from '../adapters/http-coordinator.ts'
 import { NodeFileSystem } from '../adapters/node-fs.ts'
 import { WebSocketPush } from '../adapters/ws-push.ts'
@@ -103,7 +102,6 @@ export class Daemon {
       (await ownFiles.read(id)) ??
       (await daemon?.engine.uploader.servingChunk(id)) ??
       (await daemon?.engine.prefetcher?.read(id))
-    const cache = await DiskChunkCache.open(join(stateDir, 'cache'))
     const node = await createSwarmNode({
       privateKey: decodeNodeKey(Buffer.from(state.nodeKey, 'base64')),
       listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
@@ -131,7 +129,6 @@ export class Daemon {
       pipeline,
       localSource: localChunkSource({ index: localIndex, fs, secret }),
       swarmSource: swarm,
-      cache,
       deviceId: state.deviceId,
       cloudSourceFor: (change) => cloudSource(api, change.fileId, change.version),
       retry,

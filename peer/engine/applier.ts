@@ -8,6 +8,7 @@ import type { ChunkSource } from '../chunk-source.ts'
 import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-system.ts'
 import type { IndexedFile, SyncIndex } from '../ports/sync-index.ts'
 import type { ChunkFetcher } from './fetcher.ts'
+import type { Staged } from './prefetcher.ts'
 
 export interface ApplierDeps {
   fs: SyncFileSystem
@@ -16,6 +17,8 @@ export interface ApplierDeps {
   fetcher: ChunkFetcher
   /** Where a file version's chunks may come from, best first (local, peers, cloud). */
   sourcesFor: (change: Change) => ChunkSource[]
+  /** A temp file already holding (some of) this version, prefetched before its commit. */
+  staged?: (change: Change) => Promise<Staged | undefined>
   log: (level: 'info' | 'warn', message: string, fields?: object) => void
 }
 
@@ -139,9 +142,10 @@ export class ChangeApplier {
   ): Promise<boolean> {
     const { fs, index, secret, fetcher, sourcesFor } = this.#deps
     const manifest: Manifest = { size: change.size, hash: change.hash, chunks: change.chunks ?? [] }
-    const temp = await fs.createTemp(manifest.size)
+    const staged = await this.#deps.staged?.(change)
+    const temp = staged?.temp ?? (await fs.createTemp(manifest.size))
     try {
-      const assembler = new FileAssembler(manifest, secret, temp)
+      const assembler = staged?.assembler ?? new FileAssembler(manifest, secret, temp)
       await fetcher.fill(assembler, sourcesFor(change), signal)
       const stat = await temp.commit(change.path, expected)
       if (!stat) {

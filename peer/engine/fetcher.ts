@@ -54,7 +54,9 @@ export class ChunkFetcher {
           const writing = (async () => {
             try {
               // A chunk may recur in one file (repeated content): write every place it goes.
-              for (const index of indexes) await assembler.accept(index, bytes)
+              // Sources hand out bytes already checked against their id (ChunkSource).
+              for (const index of indexes)
+                await assembler.accept(index, bytes, { idVerified: true })
               counter.chunks++
               counter.bytes += bytes.length
               byId.delete(result.id)

@@ -1,98 +1,187 @@
-import { verifyChunkId } from '../../protocol/crypto/chunk-cipher.ts'
-import { CloudsyncError } from '../../protocol/errors.ts'
+import { reencryptChunk } from '../../protocol/crypto/chunk-cipher.ts'
+import { unsealPlainHash } from '../../protocol/crypto/keys.ts'
+import { FileAssembler, verifyManifestHash } from '../../protocol/pipeline/assemble.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { PendingMessage } from '../../protocol/schemas/ws.ts'
-import { type ChunkSource, getEach } from '../chunk-source.ts'
-import type { ChunkCache } from '../ports/chunk-cache.ts'
+import type { ChunkSource } from '../chunk-source.ts'
+import type { SyncFileSystem, TempFile } from '../ports/file-system.ts'
+import type { ChunkFetcher } from './fetcher.ts'
 
 export interface PrefetcherDeps {
-  cache: ChunkCache
+  fs: SyncFileSystem
+  secret: Uint8Array
   swarm: ChunkSource
+  /** Counts what the prefetches bring in, as the source `prefetch`. */
+  fetcher: ChunkFetcher
   /** This device: its own pending uploads need no prefetch. */
   deviceId: string
   log: (level: 'info' | 'warn', message: string, fields?: object) => void
   /** A prefetch still running after this long is given up (the commit's fetch takes over). */
   maxWaitMs?: number
+  /** Versions staged at once (each holds a temp file open); later notices wait for their commit. */
+  maxStaged?: number
+}
+
+/** A version written ahead of its commit: its temp file, and which chunks are in it. */
+export interface Staged {
+  temp: TempFile
+  assembler: FileAssembler
+}
+
+interface Staging {
+  sessionId: string
+  stop: AbortController
+  /** Settles once the temp file exists; undefined when it could not be made. */
+  ready: Promise<Staged | undefined>
+  /** The same, synchronously, for serving peers. */
+  staged?: Staged
+  /** The prefetch itself; never rejects. */
+  task: Promise<void>
 }
 
 /**
  * Streaming sync: when another device starts an upload, the coordinator's `pending`
  * notice names its manifest at once, and this device pulls those chunks from the uploader
- * over the swarm into a cache while the cloud upload runs. When the commit arrives, the
- * file is written from the cache; the change waits for a prefetch still under way rather
- * than asking the same peers twice.
+ * over the swarm straight into a temp file while the cloud upload runs. When the commit
+ * arrives, the applier adopts that temp file, fetches whatever is still missing and puts
+ * it in place: the file is written once, and the disk has been flushing it all along.
  */
 export class Prefetcher {
-  readonly counters = { notices: 0, chunks: 0, bytes: 0, full: 0 }
+  readonly counters = { notices: 0, staged: 0, adopted: 0, dropped: 0 }
   readonly #deps: PrefetcherDeps
-  readonly #running = new Map<string, Promise<void>>()
-  readonly #sessions = new Map<string, string[]>()
+  /** By content hash: one staging per version content, whatever path it is committed at. */
+  readonly #staging = new Map<string, Staging>()
+  readonly #source: ChunkSource
 
   constructor(deps: PrefetcherDeps) {
     this.#deps = deps
+    const { swarm } = deps
+    this.#source = {
+      name: 'prefetch',
+      get: (id, options) => swarm.get(id, options),
+      getMany: (ids, options) => swarm.getMany(ids, options),
+    }
   }
 
   onPending(notice: PendingMessage): void {
-    if (notice.deviceId === this.#deps.deviceId || this.#running.has(notice.manifest.hash)) return
+    const { manifest } = notice
+    if (notice.deviceId === this.#deps.deviceId || this.#staging.has(manifest.hash)) return
     this.counters.notices++
-    const ids = [...new Set(notice.manifest.chunks.map((c) => c.id))]
-    this.#sessions.set(notice.sessionId, ids)
-    const task = this.#fetch(ids).catch((err) =>
-      this.#deps.log('info', 'prefetch stopped', {
+    if (this.#staging.size >= (this.#deps.maxStaged ?? 8)) return
+    const { fs, secret, fetcher, log } = this.#deps
+    const stop = new AbortController()
+    const staging: Staging = {
+      sessionId: notice.sessionId,
+      stop,
+      ready: Promise.resolve(undefined),
+      task: Promise.resolve(),
+    }
+    staging.ready = (async () => {
+      // Another domain's manifest, or an altered one, is refused before a file exists.
+      verifyManifestHash(manifest, secret)
+      const temp = await fs.createTemp(manifest.size)
+      staging.staged = { temp, assembler: new FileAssembler(manifest, secret, temp) }
+      this.counters.staged++
+      return staging.staged
+    })().catch((err) => {
+      log('info', 'not prefetching an upload', {
         path: notice.path,
         error: (err as Error).message,
-      }),
-    )
-    this.#running.set(notice.manifest.hash, task)
-    void task.finally(() => this.#running.delete(notice.manifest.hash))
+      })
+      return undefined
+    })
+    staging.task = staging.ready.then(async (staged) => {
+      if (!staged) return
+      await fetcher.fill(staged.assembler, [this.#source], stop.signal).catch((err) => {
+        if (!stop.signal.aborted)
+          log('info', 'prefetch stopped', { path: notice.path, error: (err as Error).message })
+      })
+    })
+    this.#staging.set(manifest.hash, staging)
   }
 
   async onPendingExpired(sessionId: string): Promise<void> {
-    const ids = this.#sessions.get(sessionId)
-    this.#sessions.delete(sessionId)
-    if (ids) await this.#deps.cache.delete(ids)
+    for (const [hash, staging] of this.#staging) {
+      if (staging.sessionId === sessionId) await this.#drop(hash, staging)
+    }
   }
 
-  /** Lets a prefetch of this content finish before the change that needs it is fetched. */
+  /** Lets a prefetch of this content finish before the change that needs it is applied. */
   async settle(change: Change): Promise<void> {
-    const task = this.#running.get(change.hash)
-    if (!task) return
+    const staging = this.#staging.get(change.hash)
+    if (!staging) return
     const { promise, resolve } = Promise.withResolvers<void>()
     const timer = setTimeout(resolve, this.#deps.maxWaitMs ?? 60_000)
-    await Promise.race([task, promise])
+    await Promise.race([staging.task, promise])
     clearTimeout(timer)
   }
 
-  /** The version is written (or was refused): its prefetched chunks are no longer needed. */
-  async evict(change: Change): Promise<void> {
-    if (change.chunks) await this.#deps.cache.delete(change.chunks.map((c) => c.id))
-  }
-
-  /** The cache as the fetcher's second source, after the device's own files. */
-  source(): ChunkSource {
-    const get = async (id: string): Promise<Uint8Array> => {
-      const bytes = await this.#deps.cache.get(id)
-      if (!bytes) throw new CloudsyncError('NOT_FOUND', `Chunk ${id} is not in the prefetch cache`)
-      verifyChunkId(id, bytes)
-      return bytes
+  /**
+   * Hands the staged temp file of this change's content to the caller, who then owns it
+   * (commits or discards it). The prefetch is stopped first, so nothing writes into the
+   * file any more and its assembler knows exactly which chunks are in it.
+   */
+  async adopt(change: Change): Promise<Staged | undefined> {
+    const staging = this.#staging.get(change.hash)
+    if (!staging) return undefined
+    this.#staging.delete(change.hash)
+    staging.stop.abort()
+    await staging.task
+    const staged = await staging.ready
+    if (!staged) return undefined
+    const { manifest } = staged.assembler
+    const chunks = change.chunks ?? []
+    const same =
+      manifest.size === change.size &&
+      manifest.chunks.length === chunks.length &&
+      manifest.chunks.every((c, i) => c.id === chunks[i]!.id && c.size === chunks[i]!.size)
+    if (!same) {
+      await staged.temp.discard()
+      return undefined
     }
-    return { name: 'prefetch', get, getMany: (ids, options) => getEach(get, ids, options) }
+    this.counters.adopted++
+    return staged
   }
 
-  /** Served to other peers too: a prefetched chunk is as good as one from the uploader. */
-  read(id: string): Promise<Uint8Array | undefined> {
-    return this.#deps.cache.get(id)
+  /** The version was applied without its staged file (or refused): the file goes. */
+  async release(change: Change): Promise<void> {
+    if (change.kind === 'deleted') return
+    const staging = this.#staging.get(change.hash)
+    if (staging) await this.#drop(change.hash, staging)
   }
 
-  async #fetch(ids: string[]): Promise<void> {
-    for await (const result of this.#deps.swarm.getMany(ids)) {
-      if (!result.bytes) continue
-      if (!(await this.#deps.cache.put(result.id, result.bytes))) {
-        this.counters.full++
-        return
-      }
-      this.counters.chunks++
-      this.counters.bytes += result.bytes.length
+  /** Stops every prefetch and removes their temp files. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#staging].map(([hash, staging]) => this.#drop(hash, staging)))
+  }
+
+  /**
+   * A chunk already staged, for another peer that asked: read back and encrypted again
+   * (convergent, so the bytes are the uploader's), after checking its plaintext hash.
+   */
+  async read(id: string): Promise<Uint8Array | undefined> {
+    for (const { staged } of this.#staging.values()) {
+      if (!staged) continue
+      const chunk = staged.assembler.manifest.chunks.find(
+        (c) => c.id === id && staged.assembler.has(c.index),
+      )
+      if (!chunk) continue
+      const { secret } = this.#deps
+      const plaintext = await staged.temp.read(chunk.offset, chunk.size).catch(() => undefined)
+      if (!plaintext) continue
+      const plainHash = unsealPlainHash(secret, chunk.id, chunk.seal).toString('hex')
+      const ciphertext = reencryptChunk(secret, plaintext, plainHash)
+      if (ciphertext) return ciphertext
     }
+    return undefined
+  }
+
+  async #drop(hash: string, staging: Staging): Promise<void> {
+    if (this.#staging.get(hash) === staging) this.#staging.delete(hash)
+    staging.stop.abort()
+    await staging.task
+    const staged = await staging.ready
+    await staged?.temp.discard()
+    this.counters.dropped++
   }
 }

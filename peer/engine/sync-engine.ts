@@ -2,7 +2,6 @@ import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
 import type { ChunkSource } from '../chunk-source.ts'
-import type { ChunkCache } from '../ports/chunk-cache.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { CoordinatorApi, PushChannel } from '../ports/coordinator.ts'
 import type { SyncFileSystem } from '../ports/file-system.ts'
@@ -32,9 +31,10 @@ export interface SyncEngineDeps {
   localSource: ChunkSource
   /** Chunks from the account's other devices, when the swarm runs. */
   swarmSource?: ChunkSource
-  /** Where chunks prefetched from peers wait (streaming sync); none: no prefetch. */
-  cache?: ChunkCache
-  /** This device's id: its own `pending` notices are not prefetched. */
+  /**
+   * This device's id. With a swarm, it turns on streaming sync: other devices' uploads are
+   * prefetched from them while they run (its own `pending` notices are not).
+   */
   deviceId?: string
   /** Chunks of one file version from the cloud (presigned URLs). */
   cloudSourceFor: (change: Change) => ChunkSource
@@ -71,11 +71,12 @@ export class SyncEngine {
     this.uploader = new Uploader({ ...deps, now })
     this.local = new LocalSync({ ...deps, uploader: this.uploader, locks, log: this.#log, now })
     const prefetcher =
-      deps.cache && deps.swarmSource
+      deps.swarmSource && deps.deviceId !== undefined
         ? new Prefetcher({
-            cache: deps.cache,
+            ...deps,
             swarm: deps.swarmSource,
-            deviceId: deps.deviceId ?? '',
+            deviceId: deps.deviceId,
+            fetcher: this.fetcher,
             log: this.#log,
           })
         : undefined
@@ -86,10 +87,10 @@ export class SyncEngine {
       log: this.#log,
       sourcesFor: (change) => [
         deps.localSource,
-        ...(prefetcher ? [prefetcher.source()] : []),
         ...(deps.swarmSource ? [deps.swarmSource] : []),
         deps.cloudSourceFor(change),
       ],
+      ...(prefetcher && { staged: (change: Change) => prefetcher.adopt(change) }),
     })
     this.remote = new RemoteSync({
       ...deps,
@@ -105,7 +106,7 @@ export class SyncEngine {
       },
       ...(prefetcher && {
         beforeApply: (change) => prefetcher.settle(change),
-        afterApply: (change) => prefetcher.evict(change),
+        afterApply: (change) => prefetcher.release(change),
       }),
     })
   }
@@ -122,6 +123,7 @@ export class SyncEngine {
     this.#stop.abort(new Error('sync engine stopped'))
     await this.#deps.watcher.stop()
     await Promise.allSettled([...this.#tasks, this.#draining])
+    await this.prefetcher?.close()
   }
 
   /** Paths that may have changed locally; synced once the current batch is done. */

@@ -1,5 +1,5 @@
 import { GCM_TAG_BYTES } from '../../protocol/constants.ts'
-import { reencryptChunkAsync } from '../../protocol/crypto/chunk-cipher.ts'
+import { reencryptChunk } from '../../protocol/crypto/chunk-cipher.ts'
 import { possessionResponse } from '../../protocol/crypto/possession.ts'
 import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
@@ -18,6 +18,7 @@ import {
   sameStat,
 } from '../ports/file-system.ts'
 import type { SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
+import { RecentCiphertexts } from './recent-ciphertexts.ts'
 
 export interface UploaderDeps {
   fs: SyncFileSystem
@@ -45,7 +46,14 @@ export interface UploaderCounters {
   bytesSent: number
   chunksDeduplicated: number
   commits: number
+  /** Chunks the cloud upload and a peer pulling it got from one encryption. */
+  encryptionsShared: number
 }
+
+/** Enough for the chunks an upload and a peer pulling it have in flight between them. */
+const RECENT_CIPHERTEXT_BYTES = 48 * 1024 * 1024
+/** A peer that asked for an uploading chunk this recently is taken to be still pulling. */
+const PEERS_PULLING_MS = 5_000
 
 /** The file changed while it was being read or sent: start over once it settles. */
 export class FileChangedError extends Error {
@@ -69,8 +77,14 @@ export class Uploader {
     bytesSent: 0,
     chunksDeduplicated: 0,
     commits: 0,
+    encryptionsShared: 0,
   }
   readonly #deps: UploaderDeps
+  readonly #recent = new RecentCiphertexts(
+    RECENT_CIPHERTEXT_BYTES,
+    () => this.counters.encryptionsShared++,
+  )
+  #lastServed = Number.NEGATIVE_INFINITY
 
   constructor(deps: UploaderDeps) {
     this.#deps = deps
@@ -140,15 +154,20 @@ export class Uploader {
     for (const [path, file] of this.inFlight) {
       const index = file.manifest.chunks.findIndex((c) => c.id === id)
       if (index < 0) continue
-      const handle = await this.#deps.fs.openRead(path).catch(() => undefined)
-      if (!handle) continue
+      this.#lastServed = this.#deps.now()
       try {
-        if (sameStat(handle.stat, file.stat))
-          return await this.#ciphertextAt(handle, path, file, index)
+        return await this.#recent.get(id, this.#ciphertextBytes(file, index), async () => {
+          const handle = await this.#deps.fs.openRead(path)
+          try {
+            if (!sameStat(handle.stat, file.stat))
+              throw new FileChangedError(`${path} changed during its upload`)
+            return await this.#encrypt(handle, path, file, index)
+          } finally {
+            await handle.close()
+          }
+        })
       } catch (err) {
         if (!(err instanceof FileChangedError) && !isCloudsyncError(err)) throw err
-      } finally {
-        await handle.close()
       }
     }
     return undefined
@@ -250,8 +269,11 @@ export class Uploader {
     }
   }
 
-  /** Re-reads and re-encrypts chunk `index`, checking it is still the chunk the manifest names. */
-  async #ciphertextAt(
+  /**
+   * Chunk `index`'s ciphertext: re-read and re-encrypted, checked to be still the chunk the
+   * manifest names, unless a peer's request for it just did that.
+   */
+  #ciphertextAt(
     handle: ReadHandle,
     path: string,
     file: EncodedFile,
@@ -264,11 +286,29 @@ export class Uploader {
         `Coordinator asked for chunk ${index}, which does not exist`,
       )
     }
+    // Kept for peers only while some are pulling uploads: a lone upload keeps nothing.
+    const peersPulling = this.#deps.now() - this.#lastServed < PEERS_PULLING_MS
+    return this.#recent.get(
+      chunk.id,
+      this.#ciphertextBytes(file, index),
+      () => this.#encrypt(handle, path, file, index),
+      peersPulling,
+    )
+  }
+
+  #ciphertextBytes(file: EncodedFile, index: number): number {
+    return file.manifest.chunks[index]!.size + GCM_TAG_BYTES
+  }
+
+  async #encrypt(
+    handle: ReadHandle,
+    path: string,
+    file: EncodedFile,
+    index: number,
+  ): Promise<Uint8Array> {
+    const chunk = file.manifest.chunks[index]!
     const plaintext = await handle.readRange(chunk.offset, chunk.size)
-    // Hashing and AES on the thread pool: the uploads in flight encrypt in parallel.
-    const ciphertext = await reencryptChunkAsync(this.#deps.secret, plaintext, {
-      plainHash: file.plainHashes[index]!,
-    })
+    const ciphertext = reencryptChunk(this.#deps.secret, plaintext, file.plainHashes[index]!)
     if (!ciphertext) throw new FileChangedError(`${path} changed during its upload`)
     return ciphertext
   }

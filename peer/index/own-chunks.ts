@@ -1,4 +1,4 @@
-import { encryptChunkAsync } from '../../protocol/crypto/chunk-cipher.ts'
+import { encryptChunk } from '../../protocol/crypto/chunk-cipher.ts'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import { type ChunkFetchOptions, type ChunkSource, getEach } from '../chunk-source.ts'
 import type { SyncFileSystem } from '../ports/file-system.ts'
@@ -38,8 +38,7 @@ export function ownChunkProvider({ index, fs, secret }: OwnChunksInit): ChunkPro
     } catch {
       return undefined // gone, shrunk or unreadable: not a place this chunk lives any more
     }
-    // Hashed and encrypted on the thread pool: serving peers must not stall the daemon.
-    const encrypted = await encryptChunkAsync(secret, plaintext)
+    const encrypted = encryptChunk(secret, plaintext)
     if (encrypted.plainHash.toString('hex') !== at.plainHash) return undefined
     return encrypted.id === id ? encrypted.ciphertext : undefined
   }

@@ -40,6 +40,8 @@ export interface ReadHandle {
 
 export interface TempFile {
   write(bytes: Uint8Array, position: number): Promise<void>
+  /** Reads back `length` bytes written at `offset` (a staged download serving peers). */
+  read(offset: number, length: number): Promise<Uint8Array>
   /**
    * Flushes and renames into `path`. `expected` guards a local edit: when the file now at
    * `path` is not the one the index knows (`'absent'` for none), nothing is replaced and

@@ -1,10 +1,4 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  timingSafeEqual,
-  webcrypto,
-} from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto'
 import { GCM_TAG_BYTES } from '../constants.ts'
 import { CloudsyncError } from '../errors.ts'
 import { chunkKey, chunkNonce, sealPlainHash, unsealPlainHash } from './keys.ts'
@@ -77,14 +71,23 @@ export interface ChunkRef {
  * the plaintext must hash to the sealed hash. Any flipped bit, truncation or wrong key
  * is a typed error, never wrong bytes.
  */
-export function decryptChunk(secret: Uint8Array, ref: ChunkRef, ciphertext: Uint8Array): Buffer {
-  checkCiphertext(ref, ciphertext, createHash('sha256').update(ciphertext).digest('hex'))
+export function decryptChunk(
+  secret: Uint8Array,
+  ref: ChunkRef,
+  ciphertext: Uint8Array,
+  { idVerified = false }: { idVerified?: boolean } = {},
+): Buffer {
+  // A source that already hashed the bytes against the id (every ChunkSource does) spares
+  // a second pass; the GCM tag and the plaintext hash are checked all the same.
+  const actualId = idVerified ? ref.id : createHash('sha256').update(ciphertext).digest('hex')
+  checkCiphertext(ref, ciphertext, actualId)
   const plainHash = unsealPlainHash(secret, ref.id, ref.seal)
   const key = chunkKey(secret, plainHash)
   const body = ciphertext.subarray(0, ciphertext.length - GCM_TAG_BYTES)
   const decipher = createDecipheriv('aes-256-gcm', key, chunkNonce(key)).setAAD(AAD)
   decipher.setAuthTag(ciphertext.subarray(ciphertext.length - GCM_TAG_BYTES))
-  const out = Buffer.allocUnsafe(body.length)
+  // Never from the shared pool: the buffer may be transferred to another thread whole.
+  const out = Buffer.allocUnsafeSlow(body.length)
   let at = 0
   try {
     for (let offset = 0; offset < body.length; offset += SLICE) {
@@ -136,92 +139,29 @@ export function verifyChunkId(id: string, bytes: Uint8Array): void {
   }
 }
 
-const { subtle } = webcrypto
-
-/**
- * `encryptChunk` on libuv's thread pool (WebCrypto): the same bytes, but hashing and
- * AES-GCM run off the calling thread, several chunks in parallel, with one output buffer
- * per chunk instead of one per slice. The daemon's hot paths (upload, serving peers,
- * assembling downloads) use these; the pipeline's workers use the synchronous ones.
- */
-export async function encryptChunkAsync(
-  secret: Uint8Array,
-  plaintext: Uint8Array,
-  { plainHash }: { plainHash?: Uint8Array } = {},
-): Promise<Required<EncryptedChunk>> {
-  const hash = plainHash
-    ? Buffer.from(plainHash)
-    : Buffer.from(await subtle.digest('SHA-256', plaintext))
-  const ciphertext = await sealAsync(chunkKey(secret, hash), plaintext)
-  const id = Buffer.from(await subtle.digest('SHA-256', ciphertext)).toString('hex')
-  return { id, plainHash: hash, seal: sealPlainHash(secret, id, hash), ciphertext }
-}
-
 /**
  * Encrypts again a chunk this process encrypted before, under the same secret (an upload
  * re-reading its file to send it, or to serve it to a peer meanwhile): undefined when the
- * plaintext read afresh no longer hashes to `plainHash`.
- * Otherwise the ciphertext is the one whose hash was recorded as `id` (encryption is
+ * plaintext read afresh no longer hashes to `plainHash` (hex).
+ * Otherwise the ciphertext is the one whose hash was recorded as its id (encryption is
  * convergent: same plaintext, same key, same bytes), so it is not hashed again, which
  * spares a third of the work; the store and peers verify the id on receipt all the same.
  */
-export async function reencryptChunkAsync(
+export function reencryptChunk(
   secret: Uint8Array,
   plaintext: Uint8Array,
-  expected: { plainHash: string },
-): Promise<Buffer | undefined> {
-  const hash = Buffer.from(await subtle.digest('SHA-256', plaintext))
-  if (hash.toString('hex') !== expected.plainHash) return undefined
-  return sealAsync(chunkKey(secret, hash), plaintext)
-}
-
-/** AES-256-GCM under a chunk key, with its derived nonce, on the thread pool. */
-async function sealAsync(key: Uint8Array, plaintext: Uint8Array): Promise<Buffer> {
-  const aes = await subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt'])
-  return Buffer.from(
-    await subtle.encrypt(
-      { name: 'AES-GCM', iv: chunkNonce(key), additionalData: AAD, tagLength: 128 },
-      aes,
-      plaintext,
-    ),
-  )
-}
-
-/** `decryptChunk` on libuv's thread pool: the same checks, the same typed errors. */
-export async function decryptChunkAsync(
-  secret: Uint8Array,
-  ref: ChunkRef,
-  ciphertext: Uint8Array,
-): Promise<Buffer> {
-  checkCiphertext(
-    ref,
-    ciphertext,
-    Buffer.from(await subtle.digest('SHA-256', ciphertext)).toString('hex'),
-  )
-  const plainHash = unsealPlainHash(secret, ref.id, ref.seal)
-  const key = chunkKey(secret, plainHash)
-  const aes = await subtle.importKey('raw', key, 'AES-GCM', false, ['decrypt'])
-  let plaintext: Buffer
-  try {
-    plaintext = Buffer.from(
-      await subtle.decrypt(
-        { name: 'AES-GCM', iv: chunkNonce(key), additionalData: AAD, tagLength: 128 },
-        aes,
-        ciphertext,
-      ),
-    )
-  } catch {
-    throw new CloudsyncError(
-      'DECRYPT_FAILED',
-      `Chunk ${ref.id} failed authentication (wrong key or altered bytes)`,
-    )
+  plainHash: string,
+): Buffer | undefined {
+  const hash = createHash('sha256').update(plaintext).digest()
+  if (hash.toString('hex') !== plainHash) return undefined
+  const key = chunkKey(secret, hash)
+  const cipher = createCipheriv('aes-256-gcm', key, chunkNonce(key)).setAAD(AAD)
+  const out = Buffer.allocUnsafeSlow(plaintext.length + GCM_TAG_BYTES)
+  let at = 0
+  for (let offset = 0; offset < plaintext.length; offset += SLICE) {
+    at += cipher.update(plaintext.subarray(offset, offset + SLICE)).copy(out, at)
   }
-  const actual = Buffer.from(await subtle.digest('SHA-256', plaintext))
-  if (!timingSafeEqual(actual, plainHash)) {
-    throw new CloudsyncError(
-      'DECRYPT_FAILED',
-      `Chunk ${ref.id} decrypted to bytes that do not match its sealed hash`,
-    )
-  }
-  return plaintext
+  at += cipher.final().copy(out, at)
+  cipher.getAuthTag().copy(out, at)
+  return out
 }

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto'
-import { decryptChunkAsync } from '../crypto/chunk-cipher.ts'
+import { decryptChunk } from '../crypto/chunk-cipher.ts'
 import { contentHash, unsealPlainHash } from '../crypto/keys.ts'
 import { CloudsyncError } from '../errors.ts'
 import type { Manifest } from '../manifest.ts'
@@ -49,6 +49,11 @@ export class FileAssembler {
     return this.#written.size === this.manifest.chunks.length
   }
 
+  /** Whether chunk `index` is in the sink. */
+  has(index: number): boolean {
+    return this.#written.has(index)
+  }
+
   /** Indexes not yet written (nor being written). */
   missing(): number[] {
     return this.manifest.chunks
@@ -60,7 +65,11 @@ export class FileAssembler {
    * Verifies, decrypts and writes chunk `index`. Returns false when that chunk was
    * already written or is being written (a duplicate from a second source).
    */
-  async accept(index: number, ciphertext: Uint8Array): Promise<boolean> {
+  async accept(
+    index: number,
+    ciphertext: Uint8Array,
+    options: { idVerified?: boolean } = {},
+  ): Promise<boolean> {
     const chunk = this.manifest.chunks[index]
     if (!chunk)
       throw new CloudsyncError(
@@ -71,8 +80,7 @@ export class FileAssembler {
     this.#writing.add(index)
     let plaintext: Uint8Array
     try {
-      // Off the calling thread: several chunks decrypt in parallel while others arrive.
-      plaintext = await decryptChunkAsync(this.#secret, chunk, ciphertext)
+      plaintext = decryptChunk(this.#secret, chunk, ciphertext, options)
     } catch (err) {
       this.#writing.delete(index)
       throw err

@@ -47,6 +47,8 @@ export function fsContract(name: string, make: MakeFileSystem): void {
         const tmp = await fs.createTemp(10)
         await tmp.write(text('world'), 5)
         await tmp.write(text('hello'), 0)
+        expect(new TextDecoder().decode(await tmp.read(3, 4))).toBe('lowo')
+        await expect(tmp.read(8, 4)).rejects.toThrow(/no 4 bytes at 8/)
         expect(await fs.stat('greeting.txt')).toBeUndefined()
         expect(await listed(fs)).toEqual([])
         const stat = await tmp.commit('greeting.txt', 'absent')

@@ -24,12 +24,18 @@ describe('streaming sync: LAN peers pull an upload while it is still going to th
   it('writes the committed file from chunks prefetched from the uploader, none from the cloud', async () => {
     const video = randomBytes(12 * 1024 * 1024)
     a.fs.writeFile('video.mp4', video)
-    await eventually(() => expect(b.engine.prefetcher!.counters.chunks).toBeGreaterThan(0), 20_000)
+    await eventually(
+      () => expect(b.engine.fetcher.counters.prefetch?.chunks).toBeGreaterThan(0),
+      20_000,
+    )
     // The prefetch finished before A's slowed upload could have committed.
     expect(a.engine.uploader.counters.commits).toBe(0)
     await eventually(() => expect(hash(b.fs.readFile('video.mp4'))).toBe(hash(video)), 30_000)
     const sources = b.engine.fetcher.counters
     expect(sources.prefetch?.bytes).toBeGreaterThan(video.length)
     expect(sources.cloud?.bytes ?? 0).toBe(0)
+    expect(sources.swarm?.bytes ?? 0).toBe(0)
+    // Written once, into the temp file the prefetch filled, which the commit adopted.
+    expect(b.engine.prefetcher!.counters).toMatchObject({ staged: 1, adopted: 1 })
   })
 })

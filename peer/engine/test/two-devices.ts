@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto'
 import { CloudsyncError } from '../../../protocol/errors.ts'
 import { ChunkPipeline } from '../../../protocol/pipeline/encode.ts'
 import { cloudSource } from '../../adapters/cloud-source.ts'
-import { MemoryChunkCache } from '../../adapters/memory-chunk-cache.ts'
 import { MemoryFileSystem } from '../../adapters/memory-fs.ts'
 import { newAccount, type TestCoordinator } from '../../adapters/test/coordinator-harness.ts'
 import { WebSocketPush } from '../../adapters/ws-push.ts'
@@ -96,7 +95,6 @@ export async function devicesOf(
         api,
         ...(options.swarm && {
           swarmSource: swarm,
-          cache: new MemoryChunkCache(),
           deviceId: linked.deviceId,
         }),
         push: new WebSocketPush({ baseUrl: t.url, credential: linked.credential }),

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest'
+import { RecentCiphertexts } from '../recent-ciphertexts.ts'
+
+const bytes = (n: number) => new Uint8Array(n)
+
+describe('RecentCiphertexts: one encryption shared by the cloud upload and a peer', () => {
+  it('makes a chunk once for callers that ask while it is made or kept', async () => {
+    let hits = 0
+    const recent = new RecentCiphertexts(100, () => hits++)
+    let made = 0
+    const make = async () => {
+      made++
+      return bytes(10)
+    }
+    const [x, y] = await Promise.all([recent.get('a', 10, make), recent.get('a', 10, make)])
+    expect(x).toBe(y)
+    await recent.get('a', 10, make)
+    expect({ made, hits }).toEqual({ made: 1, hits: 2 })
+  })
+
+  it('evicts the least recently used beyond its budget, and keeps nothing when told not to', async () => {
+    const recent = new RecentCiphertexts(25)
+    const made: string[] = []
+    const make = (id: string) => async () => {
+      made.push(id)
+      return bytes(10)
+    }
+    await recent.get('a', 10, make('a'))
+    await recent.get('b', 10, make('b'))
+    await recent.get('a', 10, make('a')) // a is now the most recent
+    await recent.get('c', 10, make('c')) // over budget: b goes
+    await recent.get('a', 10, make('a'))
+    await recent.get('b', 10, make('b'))
+    await recent.get('d', 10, make('d'), false)
+    await recent.get('d', 10, make('d'))
+    expect(made).toEqual(['a', 'b', 'c', 'b', 'd', 'd'])
+  })
+
+  it('forgets a failed make, so the next caller tries again', async () => {
+    const recent = new RecentCiphertexts(100)
+    await expect(
+      recent.get('a', 10, async () => Promise.reject(new Error('file changed'))),
+    ).rejects.toThrow('file changed')
+    expect(await recent.get('a', 10, async () => bytes(3))).toHaveLength(3)
+  })
+})
