@@ -68,7 +68,11 @@ export class SyncEngine {
     this.#log = deps.log ?? (() => {})
     const locks = new PathLocks()
     const now = () => deps.clock.now()
-    this.uploader = new Uploader({ ...deps, now })
+    this.uploader = new Uploader({
+      ...deps,
+      now,
+      sleep: (ms, signal) => deps.clock.sleep(ms, signal),
+    })
     this.local = new LocalSync({ ...deps, uploader: this.uploader, locks, log: this.#log, now })
     const prefetcher =
       deps.swarmSource && deps.deviceId !== undefined

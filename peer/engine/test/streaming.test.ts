@@ -37,5 +37,7 @@ describe('streaming sync: LAN peers pull an upload while it is still going to th
     expect(sources.swarm?.bytes ?? 0).toBe(0)
     // Written once, into the temp file the prefetch filled, which the commit adopted.
     expect(b.engine.prefetcher!.counters).toMatchObject({ staged: 1, adopted: 1 })
+    // A read and encrypted each chunk once, for its cloud PUT and for B alike.
+    expect(a.engine.uploader.counters.encryptionsShared).toBeGreaterThan(0)
   })
 })
