@@ -17,7 +17,7 @@ export interface PipelineOptions {
   chunking?: Partial<ChunkingOptions>
   /** Worker threads for large files; 0 keeps everything on the calling thread. */
   workers?: number
-  /** Shared read buffers, each two max-size chunks; the pipeline's memory bound. */
+  /** Shared read buffers, each one and a half max-size chunks; the pipeline's memory bound. */
   slabs?: number
   /**
    * Worker threads idle this long are ended, and started again for the next large file:
@@ -54,6 +54,9 @@ export interface EncodeResult {
   plainHashes: string[]
 }
 
+/** After encoding a file this large, the workers and slabs are released at once. */
+const RELEASE_AT_ONCE_BYTES = 256 * 1024 * 1024
+
 /** Bytes requested per read: large enough to amortise the system call, small enough for L2-ish reuse. */
 const READ_SIZE = 4 * 1024 * 1024
 
@@ -85,7 +88,11 @@ export class ChunkPipeline {
   }
 
   #slabPool(): SlabPool {
-    this.#slabs ??= new SlabPool(this.#slabCount, 2 * this.#chunker.params.maxSize)
+    // A chunk still being cut is never longer than maxSize (that is where the chunker cuts
+    // at the latest), so half as much again leaves room for reads after it before it has
+    // to move to the next slab. (Twice maxSize cost 24 MiB more per slab and was no faster.)
+    const { maxSize } = this.#chunker.params
+    this.#slabs ??= new SlabPool(this.#slabCount, maxSize + Math.ceil(maxSize / 2))
     return this.#slabs
   }
 
@@ -96,11 +103,18 @@ export class ChunkPipeline {
       )
     this.#busy = true
     clearTimeout(this.#idleTimer)
+    let encoded = 0
     try {
-      return await this.#encode(source, options)
+      const result = await this.#encode(source, options)
+      encoded = result.manifest.size
+      return result
     } finally {
       this.#busy = false
-      if (this.#pool) {
+      if (encoded >= RELEASE_AT_ONCE_BYTES) {
+        // Its upload starts now and reads the file again: the workers and slabs would only
+        // add to its peak. Starting them again is nothing beside a file this large.
+        void this.close()
+      } else if (this.#pool) {
         this.#idleTimer = setTimeout(() => void this.close(), this.#idleWorkersMs)
         this.#idleTimer.unref()
       }
