@@ -21,7 +21,6 @@ import {
   type SwarmNode,
   SwarmSource,
 } from '../swarm/index.ts'
-import { startBufferCollector } from './buffer-collector.ts'
 import { type DeviceState, loadDeviceState, secretOf } from './device-state.ts'
 import { syncIndexOf } from './index-port.ts'
 import { STATUS_FILE } from './status-file.ts'
@@ -58,7 +57,6 @@ export class Daemon {
   readonly #timer: NodeJS.Timeout
   readonly #startedAt = Date.now()
   #peers: DeviceInfo[] = []
-  readonly #stopCollector: () => void
 
   private constructor(parts: {
     engine: SyncEngine
@@ -81,7 +79,6 @@ export class Daemon {
     this.#api = parts.api
     this.#timer = setInterval(() => void this.writeStatus(), parts.statusIntervalMs)
     this.#timer.unref()
-    this.#stopCollector = startBufferCollector()
   }
 
   static async start(options: DaemonOptions): Promise<Daemon> {
@@ -210,7 +207,6 @@ export class Daemon {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer)
-    this.#stopCollector()
     await this.engine.stop()
     await this.writeStatus()
     await this.node.stop()
