@@ -95,12 +95,20 @@ export function registerSyncCommands(program: Command): void {
           `sent     ${status.uploads.chunksSent ?? 0} chunk(s), ${bytes(status.uploads.bytesSent ?? 0)}`,
           ...Object.entries(status.sources).map(
             ([name, c]) =>
-              `from ${name.padEnd(6)} ${c.chunks} chunk(s), ${bytes(c.bytes)}${c.failures ? `, ${c.failures} failure(s)` : ''}`,
+              `from ${(SOURCE_LABELS[name] ?? name).padEnd(22)} ${c.chunks} chunk(s), ${bytes(c.bytes)}${c.failures ? `, ${c.failures} failure(s)` : ''}`,
           ),
         )
       }
       process.stdout.write(`${lines.join('\n')}\n`)
     })
+}
+
+/** The fetcher's source names, as `status` shows them. */
+const SOURCE_LABELS: Record<string, string> = {
+  local: 'this device',
+  prefetch: 'peers, ahead of commit',
+  swarm: 'peers',
+  cloud: 'cloud',
 }
 
 function isAlive(pid: number): boolean {
