@@ -21,6 +21,7 @@ import {
   type SwarmNode,
   SwarmSource,
 } from '../swarm/index.ts'
+import { startBufferCollector } from './buffer-collector.ts'
 import { type DeviceState, loadDeviceState, secretOf } from './device-state.ts'
 import { syncIndexOf } from './index-port.ts'
 import { STATUS_FILE } from './status-file.ts'
@@ -57,6 +58,7 @@ export class Daemon {
   readonly #timer: NodeJS.Timeout
   readonly #startedAt = Date.now()
   #peers: DeviceInfo[] = []
+  readonly #stopCollector: () => void
 
   private constructor(parts: {
     engine: SyncEngine
@@ -79,6 +81,7 @@ export class Daemon {
     this.#api = parts.api
     this.#timer = setInterval(() => void this.writeStatus(), parts.statusIntervalMs)
     this.#timer.unref()
+    this.#stopCollector = startBufferCollector()
   }
 
   static async start(options: DaemonOptions): Promise<Daemon> {
@@ -207,6 +210,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer)
+    this.#stopCollector()
     await this.engine.stop()
     await this.writeStatus()
     await this.node.stop()

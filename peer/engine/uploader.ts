@@ -19,6 +19,7 @@ import {
 } from '../ports/file-system.ts'
 import type { SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
 import { RecentCiphertexts } from './recent-ciphertexts.ts'
+import { UploadPace } from './upload-pace.ts'
 
 export interface UploaderDeps {
   fs: SyncFileSystem
@@ -29,7 +30,7 @@ export interface UploaderDeps {
   /** Retries a call while it fails with a retryable error (UNAVAILABLE, BUSY). */
   retry: <T>(call: () => Promise<T>) => Promise<T>
   now: () => number
-  /** For keeping the cloud upload in step with LAN peers pulling it; none: no pacing. */
+  /** For keeping the cloud upload in step with LAN peers pulling it (UploadPace); none: no pacing. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
   /** Chunk PUTs in flight per file. */
   concurrency?: number
@@ -56,13 +57,6 @@ export interface UploaderCounters {
 const RECENT_CIPHERTEXT_BYTES = 48 * 1024 * 1024
 /** A peer that asked for an uploading chunk this recently is taken to be still pulling. */
 const PEERS_PULLING_MS = 5_000
-/** How far the cloud upload runs ahead of a LAN peer pulling the same file, in chunks. */
-const PACE_WINDOW_CHUNKS = 3
-/** A peer silent this long no longer holds the cloud upload back. */
-const PEER_STALL_MS = 300
-/** The longest a peer's request waits for the cloud upload to come near its chunk. */
-const PEER_WAIT_MS = 2_000
-
 /** The file changed while it was being read or sent: start over once it settles. */
 export class FileChangedError extends Error {
   override readonly name = 'FileChangedError'
@@ -93,13 +87,13 @@ export class Uploader {
     () => this.counters.encryptionsShared++,
   )
   #lastServed = Number.NEGATIVE_INFINITY
-  /** Per file being uploaded: the furthest chunk a peer has pulled, and when it last asked. */
-  readonly #peerProgress = new Map<string, { index: number; at: number }>()
-  /** Per file being uploaded: the furthest chunk its cloud PUTs have started on. */
-  readonly #uploadProgress = new Map<string, number>()
+  /** Cloud PUTs and peers pulling the same upload, kept in step; none without a clock. */
+  readonly #pace: UploadPace | undefined
 
   constructor(deps: UploaderDeps) {
     this.#deps = deps
+    const { sleep } = deps
+    this.#pace = sleep && new UploadPace({ now: deps.now, sleep })
   }
 
   /** Chunks and hashes the file. Undefined when it vanished; FileChangedError when it moved under us. */
@@ -136,6 +130,7 @@ export class Uploader {
     const { api, index, retry, now } = this.#deps
     const { manifest } = file
     this.inFlight.set(path, file)
+    this.#pace?.begin(path)
     try {
       const session = await retry(() =>
         api.initUpload({ path: remotePath, ...manifest, baseVersion }, signal),
@@ -154,8 +149,7 @@ export class Uploader {
       return await this.#complete(path, file, session.sessionId, session.challenges ?? [], signal)
     } finally {
       this.inFlight.delete(path)
-      this.#peerProgress.delete(path)
-      this.#uploadProgress.delete(path)
+      this.#pace?.end(path)
     }
   }
 
@@ -168,11 +162,8 @@ export class Uploader {
     for (const [path, file] of this.inFlight) {
       const index = file.manifest.chunks.findIndex((c) => c.id === id)
       if (index < 0) continue
-      const now = this.#deps.now()
-      this.#lastServed = now
-      const before = this.#peerProgress.get(path)?.index ?? -1
-      this.#peerProgress.set(path, { index: Math.max(before, index), at: now })
-      await this.#awaitUpload(path, index)
+      this.#lastServed = this.#deps.now()
+      await this.#pace?.beforeServe(path, index)
       try {
         return await this.#recent.get(id, this.#ciphertextBytes(file, index), async () => {
           const handle = await this.#deps.fs.openRead(path)
@@ -261,9 +252,7 @@ export class Uploader {
       const stop = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal
       const worker = async () => {
         for (let upload = queue.shift(); upload && !stop.aborted; upload = queue.shift()) {
-          await this.#keepPace(path, upload.index, stop)
-          const sent = this.#uploadProgress.get(path) ?? -1
-          this.#uploadProgress.set(path, Math.max(sent, upload.index))
+          await this.#pace?.beforeUpload(path, upload.index, stop)
           const ciphertext = await this.#ciphertextAt(handle, path, file, upload.index)
           await retry(() => api.putChunk(upload, ciphertext, stop))
           const same = indexesOf.get(file.manifest.chunks[upload.index]!.id) ?? [upload.index]
@@ -282,45 +271,12 @@ export class Uploader {
           }),
         ),
       )
-      // Every chunk is on its way: peers pulling this file need not wait for it any more.
-      this.#uploadProgress.set(path, Number.POSITIVE_INFINITY)
+      this.#pace?.uploadSent(path)
       const failure = results.find((r) => r.status === 'rejected')
       if (failure) throw failure.reason
       signal?.throwIfAborted()
     } finally {
       await handle.close()
-    }
-  }
-
-  /**
-   * While a LAN peer pulls this upload, the cloud PUTs stay a few chunks ahead of it, so
-   * each chunk is read and encrypted once for both (the LAN is the faster link in a
-   * household, so the cloud loses nothing). A peer that goes quiet releases them at once.
-   */
-  async #keepPace(path: string, index: number, signal: AbortSignal): Promise<void> {
-    const { sleep, now } = this.#deps
-    if (!sleep) return
-    for (;;) {
-      const peer = this.#peerProgress.get(path)
-      if (!peer || index <= peer.index + PACE_WINDOW_CHUNKS) return
-      if (now() - peer.at > PEER_STALL_MS) return
-      await sleep(5, signal)
-    }
-  }
-
-  /**
-   * The other half of keeping step: a peer asking for a chunk far ahead of the cloud
-   * upload waits a little for it, so the upload's encryption serves the peer too. Bounded,
-   * so a stalled upload never starves the peer.
-   */
-  async #awaitUpload(path: string, index: number): Promise<void> {
-    const { sleep, now } = this.#deps
-    if (!sleep) return
-    const until = now() + PEER_WAIT_MS
-    for (;;) {
-      const sent = this.#uploadProgress.get(path)
-      if (sent === undefined || index <= sent + PACE_WINDOW_CHUNKS || now() > until) return
-      await sleep(5)
     }
   }
 
