@@ -20,6 +20,8 @@ export interface PrefetcherDeps {
   maxWaitMs?: number
   /** Versions staged at once (each holds a temp file open); later notices wait for their commit. */
   maxStaged?: number
+  /** The clock the notices' expiry is read against. */
+  now?: () => number
 }
 
 /** A version written ahead of its commit: its temp file, and which chunks are in it. */
@@ -30,6 +32,8 @@ export interface Staged {
 
 interface Staging {
   sessionId: string
+  /** When the upload's session expires: a staging whose expiry notice was missed goes then. */
+  expiresAt: number
   stop: AbortController
   /** Settles once the temp file exists; undefined when it could not be made. */
   ready: Promise<Staged | undefined>
@@ -67,11 +71,13 @@ export class Prefetcher {
     const { manifest } = notice
     if (notice.deviceId === this.#deps.deviceId || this.#staging.has(manifest.hash)) return
     this.counters.notices++
+    this.#dropExpired()
     if (this.#staging.size >= (this.#deps.maxStaged ?? 8)) return
     const { fs, secret, fetcher, log } = this.#deps
     const stop = new AbortController()
     const staging: Staging = {
       sessionId: notice.sessionId,
+      expiresAt: Date.parse(notice.expiresAt),
       stop,
       ready: Promise.resolve(undefined),
       task: Promise.resolve(),
@@ -174,6 +180,17 @@ export class Prefetcher {
       if (ciphertext) return ciphertext
     }
     return undefined
+  }
+
+  /**
+   * Stagings of uploads past their session's expiry: their `pending-expired` notice was
+   * missed (the push channel was down), and they would hold their slot and file forever.
+   */
+  #dropExpired(): void {
+    const now = this.#deps.now?.() ?? Date.now()
+    for (const [hash, staging] of this.#staging) {
+      if (staging.expiresAt < now) void this.#drop(hash, staging)
+    }
   }
 
   async #drop(hash: string, staging: Staging): Promise<void> {

@@ -82,6 +82,7 @@ export class SyncEngine {
             deviceId: deps.deviceId,
             fetcher: this.fetcher,
             log: this.#log,
+            now,
           })
         : undefined
     this.prefetcher = prefetcher

@@ -137,6 +137,23 @@ describe('Prefetcher: an upload staged into a temp file ahead of its commit', ()
     expect(prefetcher.counters).toMatchObject({ staged: 2, dropped: 2, adopted: 0 })
   })
 
+  it('drops a staging whose upload expired without a notice, freeing its slot', async () => {
+    const first = await encoded(randomBytes(20_000))
+    const second = await encoded(randomBytes(20_000))
+    const { prefetcher } = setup(swarmOf(new Map([...first.store, ...second.store])))
+    const expired = {
+      ...pending(first.manifest),
+      expiresAt: new Date(Date.now() - 1).toISOString(),
+    }
+    prefetcher.onPending(expired)
+    await prefetcher.settle(commitOf(first.manifest))
+    prefetcher.onPending({ ...pending(second.manifest), sessionId: crypto.randomUUID() })
+    await prefetcher.settle(commitOf(second.manifest))
+    expect(prefetcher.counters).toMatchObject({ staged: 2, dropped: 1 })
+    expect(await prefetcher.adopt(commitOf(first.manifest))).toBeUndefined()
+    expect((await prefetcher.adopt(commitOf(second.manifest)))?.assembler.done).toBe(true)
+  })
+
   it('refuses a commit whose chunk list differs from what was staged', async () => {
     const { manifest, store } = await encoded(randomBytes(20_000))
     const { prefetcher } = setup(swarmOf(store))
