@@ -9,10 +9,9 @@ import { runInNewContext } from 'node:vm'
  * generation collection whenever array buffers have grown by `stepBytes` since the last
  * one keeps the peak near what is really in use. Measured on bench:sync, runs
  * interleaved: the uploader's peak RSS 265-269 MB with it, 327-332 without, for about a
- * tenth of the transfer's speed (57-58 MB/s against 60-66). A step of 32 MB bought no
- * lower peak for more collections.
+ * tenth of the transfer's speed (57-58 MB/s against 60-66).
  */
-export function startBufferCollector(stepBytes = 48 * 1024 * 1024, everyMs = 50): () => void {
+export function startBufferCollector(stepBytes = 32 * 1024 * 1024, everyMs = 50): () => void {
   // `gc` is reachable only through the flag; set at run time, it shows in a new context.
   setFlagsFromString('--expose-gc')
   const gc = runInNewContext('gc') as (options: { type: 'minor'; execution: 'sync' }) => void

@@ -54,7 +54,7 @@ export interface UploaderCounters {
 }
 
 /** Enough for the chunks an upload and a peer pulling it have in flight between them. */
-const RECENT_CIPHERTEXT_BYTES = 48 * 1024 * 1024
+const RECENT_CIPHERTEXT_BYTES = 32 * 1024 * 1024
 /** A peer that asked for an uploading chunk this recently is taken to be still pulling. */
 const PEERS_PULLING_MS = 5_000
 /** The file changed while it was being read or sent: start over once it settles. */
