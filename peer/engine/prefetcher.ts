@@ -60,6 +60,7 @@ export class Prefetcher {
   constructor(deps: PrefetcherDeps) {
     this.#deps = deps
     const { swarm } = deps
+    // The swarm under its own name, so the bytes pulled ahead of a commit count apart.
     this.#source = {
       name: 'prefetch',
       get: (id, options) => swarm.get(id, options),

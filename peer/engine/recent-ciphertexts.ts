@@ -46,6 +46,12 @@ export class RecentCiphertexts {
     return ciphertext
   }
 
+  /** Drops everything (no upload left to share with): an idle daemon keeps none of it. */
+  clear(): void {
+    this.#entries.clear()
+    this.#bytes = 0
+  }
+
   #forget(id: string, only?: Promise<Uint8Array>): void {
     const entry = this.#entries.get(id)
     if (!entry || (only && entry.ciphertext !== only)) return

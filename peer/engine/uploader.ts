@@ -150,6 +150,7 @@ export class Uploader {
     } finally {
       this.inFlight.delete(path)
       this.#pace?.end(path)
+      if (this.inFlight.size === 0) this.#recent.clear()
     }
   }
 

@@ -36,6 +36,19 @@ describe('RecentCiphertexts: one encryption shared by the cloud upload and a pee
     expect(made).toEqual(['a', 'b', 'c', 'b', 'd', 'd'])
   })
 
+  it('keeps nothing once cleared', async () => {
+    const recent = new RecentCiphertexts(100)
+    let made = 0
+    const make = async () => {
+      made++
+      return bytes(10)
+    }
+    await recent.get('a', 10, make)
+    recent.clear()
+    await recent.get('a', 10, make)
+    expect(made).toBe(2)
+  })
+
   it('forgets a failed make, so the next caller tries again', async () => {
     const recent = new RecentCiphertexts(100)
     await expect(
