@@ -11,6 +11,8 @@
 const WINDOW_CHUNKS = 3
 /** A peer silent this long no longer holds the cloud upload back. */
 const PEER_STALL_MS = 300
+/** A peer that asked this recently may ask again: what the upload encrypts is worth keeping. */
+const PEER_PULLING_MS = 5_000
 /** The longest a peer's request waits for the cloud upload to come near its chunk. */
 const PEER_WAIT_MS = 2_000
 /** Progress comes from two independent loops and the clock: checked this often. */
@@ -50,6 +52,12 @@ export class UploadPace {
   uploadSent(path: string): void {
     const file = this.#files.get(path)
     if (file) file.uploaded = Number.POSITIVE_INFINITY
+  }
+
+  /** Whether a peer has been pulling this file lately (so it will want what the upload makes). */
+  pulling(path: string): boolean {
+    const file = this.#files.get(path)
+    return file !== undefined && this.#clock.now() - file.pulledAt <= PEER_PULLING_MS
   }
 
   /** Before the cloud PUT of chunk `index`: waits while a pulling peer is far behind. */

@@ -55,8 +55,6 @@ export interface UploaderCounters {
 
 /** Enough for the chunks an upload and a peer pulling it have in flight between them. */
 const RECENT_CIPHERTEXT_BYTES = 32 * 1024 * 1024
-/** A peer that asked for an uploading chunk this recently is taken to be still pulling. */
-const PEERS_PULLING_MS = 5_000
 /** The file changed while it was being read or sent: start over once it settles. */
 export class FileChangedError extends Error {
   override readonly name = 'FileChangedError'
@@ -86,7 +84,6 @@ export class Uploader {
     RECENT_CIPHERTEXT_BYTES,
     () => this.counters.encryptionsShared++,
   )
-  #lastServed = Number.NEGATIVE_INFINITY
   /** Cloud PUTs and peers pulling the same upload, kept in step; none without a clock. */
   readonly #pace: UploadPace | undefined
 
@@ -163,7 +160,6 @@ export class Uploader {
     for (const [path, file] of this.inFlight) {
       const index = file.manifest.chunks.findIndex((c) => c.id === id)
       if (index < 0) continue
-      this.#lastServed = this.#deps.now()
       await this.#pace?.beforeServe(path, index)
       try {
         return await this.#recent.get(id, this.#ciphertextBytes(file, index), async () => {
@@ -298,13 +294,12 @@ export class Uploader {
         `Coordinator asked for chunk ${index}, which does not exist`,
       )
     }
-    // Kept for peers only while some are pulling uploads: a lone upload keeps nothing.
-    const peersPulling = this.#deps.now() - this.#lastServed < PEERS_PULLING_MS
+    // Kept only while a peer pulls this file: a lone upload keeps nothing.
     return this.#recent.get(
       chunk.id,
       this.#ciphertextBytes(file, index),
       () => this.#encrypt(handle, path, file, index),
-      peersPulling,
+      this.#pace?.pulling(path) ?? false,
     )
   }
 

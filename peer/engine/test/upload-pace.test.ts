@@ -40,10 +40,14 @@ describe('UploadPace: the cloud upload and a pulling peer kept in step', () => {
     const clock = virtualClock()
     const pace = new UploadPace(clock)
     pace.begin('f')
+    expect(pace.pulling('f')).toBe(false)
     await pace.beforeServe('f', 0)
+    expect(pace.pulling('f')).toBe(true)
     const start = clock.now()
     await pace.beforeUpload('f', 50, never)
     expect(clock.now() - start).toBeLessThanOrEqual(310)
+    await clock.sleep(6_000)
+    expect(pace.pulling('f')).toBe(false)
   })
 
   it('holds a peer far ahead of the upload briefly, and never without an upload under way', async () => {
