@@ -120,6 +120,10 @@ export class ChokidarWatcher implements FolderWatcher {
 
   async #rewalk(dir: string, onPaths: (paths: string[]) => void): Promise<void> {
     if (!this.#watcher) return
+    // chokidar does not track the files it missed either, so their removal would go
+    // unreported too (a quarter of them, in a test of 90 files in fresh folders): adding
+    // the directory again makes it read the directory and track what is there now.
+    this.#watcher.add(dir)
     const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])
     for (const entry of entries.slice(0, REWALK_MAX_ENTRIES)) {
       const path = join(entry.parentPath, entry.name)

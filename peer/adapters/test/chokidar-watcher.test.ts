@@ -77,6 +77,25 @@ describe('ChokidarWatcher', () => {
     expect(both.paths).toContain('after.txt')
   })
 
+  it('reports the removal of files written into folders made a moment before', async () => {
+    // chokidar misses some files written into a folder just made; the rewalk reports them,
+    // and their removal must be reported too, not left to the periodic rescan.
+    const files: string[] = []
+    for (let d = 0; d < 30; d++) {
+      await mkdir(join(root, `d${d}`, 'deep'), { recursive: true })
+      for (const f of ['a', 'b', 'deep/c']) {
+        await writeFile(join(root, `d${d}`, f), f === 'b' ? '' : 'x')
+        files.push(`d${d}/${f}`)
+      }
+    }
+    await rec.until(files, 5000)
+    // The rewalks are done once every new folder has been walked again (1.5 s after it).
+    await sleep(1_800)
+    rec.batches.length = 0
+    for (const f of files) await unlink(join(root, f))
+    await rec.until(files, 5000)
+  })
+
   it('ignores the state directory', async () => {
     await writeFile(join(root, '.cloudsync', 'index.db'), 'state')
     await mkdir(join(root, '.cloudsync', 'tmp'))
