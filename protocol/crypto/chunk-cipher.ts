@@ -1,4 +1,10 @@
-import { createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  type Hash,
+  timingSafeEqual,
+} from 'node:crypto'
 import { GCM_TAG_BYTES } from '../constants.ts'
 import { CloudsyncError } from '../errors.ts'
 import { chunkKey, chunkNonce, sealPlainHash, unsealPlainHash } from './keys.ts'
@@ -32,24 +38,10 @@ export function encryptChunk(
   { keepCiphertext = true, plainHash }: { keepCiphertext?: boolean; plainHash?: Buffer } = {},
 ): EncryptedChunk {
   const hash = plainHash ?? createHash('sha256').update(plaintext).digest()
-  const key = chunkKey(secret, hash)
-  const cipher = createCipheriv('aes-256-gcm', key, chunkNonce(key)).setAAD(AAD)
   const idHash = createHash('sha256')
   // Never from the shared pool: the buffer may be transferred to another thread whole.
   const out = keepCiphertext ? Buffer.allocUnsafeSlow(plaintext.length + GCM_TAG_BYTES) : undefined
-  let at = 0
-  for (let offset = 0; offset < plaintext.length; offset += SLICE) {
-    const slice = cipher.update(plaintext.subarray(offset, offset + SLICE))
-    idHash.update(slice)
-    if (out) at += slice.copy(out, at)
-  }
-  const final = cipher.final()
-  const tag = cipher.getAuthTag()
-  idHash.update(final).update(tag)
-  if (out) {
-    at += final.copy(out, at)
-    tag.copy(out, at)
-  }
+  seal(chunkKey(secret, hash), plaintext, out, idHash)
   const id = idHash.digest('hex')
   return {
     id,
@@ -57,6 +49,29 @@ export function encryptChunk(
     seal: sealPlainHash(secret, id, hash),
     ...(out && { ciphertext: out }),
   }
+}
+
+/**
+ * AES-256-GCM under a chunk key, in cache-sized slices: each slice (then the tag) goes
+ * into `out` when given (ciphertext then tag) and into `idHash` when given.
+ */
+function seal(
+  key: Buffer,
+  plaintext: Uint8Array,
+  out: Buffer | undefined,
+  idHash: Hash | undefined,
+): void {
+  const cipher = createCipheriv('aes-256-gcm', key, chunkNonce(key)).setAAD(AAD)
+  let at = 0
+  const take = (piece: Buffer) => {
+    idHash?.update(piece)
+    if (out) at += piece.copy(out, at)
+  }
+  for (let offset = 0; offset < plaintext.length; offset += SLICE) {
+    take(cipher.update(plaintext.subarray(offset, offset + SLICE)))
+  }
+  take(cipher.final())
+  take(cipher.getAuthTag())
 }
 
 export interface ChunkRef {
@@ -86,8 +101,7 @@ export function decryptChunk(
   const body = ciphertext.subarray(0, ciphertext.length - GCM_TAG_BYTES)
   const decipher = createDecipheriv('aes-256-gcm', key, chunkNonce(key)).setAAD(AAD)
   decipher.setAuthTag(ciphertext.subarray(ciphertext.length - GCM_TAG_BYTES))
-  // Never from the shared pool: the buffer may be transferred to another thread whole.
-  const out = Buffer.allocUnsafeSlow(body.length)
+  const out = Buffer.allocUnsafe(body.length)
   let at = 0
   try {
     for (let offset = 0; offset < body.length; offset += SLICE) {
@@ -154,14 +168,7 @@ export function reencryptChunk(
 ): Buffer | undefined {
   const hash = createHash('sha256').update(plaintext).digest()
   if (hash.toString('hex') !== plainHash) return undefined
-  const key = chunkKey(secret, hash)
-  const cipher = createCipheriv('aes-256-gcm', key, chunkNonce(key)).setAAD(AAD)
   const out = Buffer.allocUnsafeSlow(plaintext.length + GCM_TAG_BYTES)
-  let at = 0
-  for (let offset = 0; offset < plaintext.length; offset += SLICE) {
-    at += cipher.update(plaintext.subarray(offset, offset + SLICE)).copy(out, at)
-  }
-  at += cipher.final().copy(out, at)
-  cipher.getAuthTag().copy(out, at)
+  seal(chunkKey(secret, hash), plaintext, out, undefined)
   return out
 }
