@@ -2,10 +2,9 @@
  * Worker thread: hashes and encrypts chunks straight out of the shared slabs the main
  * thread reads the file into, and hands the ciphertext back without copying it.
  */
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { parentPort, workerData } from 'node:worker_threads'
 import { encryptChunk } from '../crypto/chunk-cipher.ts'
+import { youngGenerationCollector } from '../runtime/collect-young.ts'
 import type { ChunkJob, ChunkResult } from './jobs.ts'
 
 interface WorkerInit {
@@ -20,20 +19,15 @@ const { slabs, secret } = workerData as WorkerInit
  * dead output slices, which live outside this thread's small JavaScript heap, so V8 would
  * collect only after a hundred MB or so of them had piled up, per worker: the encoder's
  * peak RSS was 350 MB for a 1 GiB file, and is 200 MB this way, for 7% more time.
- * (`gc` is reachable only through the flag; set at run time, it shows in a new context.)
  */
-setFlagsFromString('--expose-gc')
-const collectYoung = runInNewContext('gc') as (options: {
-  type: 'minor'
-  execution: 'sync'
-}) => void
+const collectYoung = youngGenerationCollector()
 const port = parentPort!
 
 port.on('message', (job: ChunkJob) => {
   try {
     const plaintext = new Uint8Array(slabs[job.slab]!, job.offset, job.length)
     const chunk = encryptChunk(secret, plaintext, { keepCiphertext: job.keepCiphertext })
-    collectYoung({ type: 'minor', execution: 'sync' })
+    collectYoung()
     const result: ChunkResult = {
       index: job.index,
       id: chunk.id,
