@@ -9,7 +9,12 @@ import { CloudsyncError } from '../../protocol/errors.ts'
 import type { ManifestChunk } from '../../protocol/manifest.ts'
 import type { ChunkUpload } from '../../protocol/schemas/files.ts'
 import type { BlobStore } from '../blobs/index.ts'
-import { foreignChunks, insertChunks, lockBytesFindForeign } from '../store/chunks.ts'
+import {
+  foreignChunks,
+  insertChunks,
+  lockBytesFindForeign,
+  type NewChunk,
+} from '../store/chunks.ts'
 import type { Db } from '../store/index.ts'
 import {
   missingChunks,
@@ -138,15 +143,31 @@ export async function registerStored(
   const { chunks } = session.manifest
   const ids = missing.map((i) => chunks[i]!.id)
   const foreign = await lockBytesFindForeign(tx, session.domain, session.accountId, ids)
-  const probe = await probeBlobs(tx, blobs, session, chunks, missing, foreign)
+  const found = await storedChunks(tx, blobs, session, missing, foreign)
+  await insertChunks(tx, session.domain, session.accountId, found, now)
+  const present = new Set(found.map((f) => f.id))
+  return missing.filter((i) => !present.has(chunks[i]!.id))
+}
+
+/**
+ * Of the chunks at the `missing` indexes, those the blob store holds with their manifest
+ * size (foreign ones left out, see probeBlobs), to register. Stored bytes of another size
+ * are CHUNK_CORRUPT.
+ */
+export async function storedChunks(
+  db: Db,
+  blobs: BlobStore,
+  session: UploadSession,
+  missing: readonly number[],
+  foreign: ReadonlySet<string>,
+): Promise<NewChunk[]> {
+  if (missing.length === 0) return []
+  const { chunks } = session.manifest
+  const probe = await probeBlobs(db, blobs, session, chunks, missing, foreign)
   assertSizesAgree(probe.wrongSize)
-  if (probe.present.length === 0) return [...missing]
-  const present = new Set(probe.present)
   // Sizes from the manifest: probeBlobs checked the stored bytes agree with them.
   const sizes = new Map(missing.map((i) => [chunks[i]!.id, chunks[i]!.cipherSize]))
-  const found = probe.present.map((id) => ({ id, cipherSize: sizes.get(id)! }))
-  await insertChunks(tx, session.domain, session.accountId, found, now)
-  return missing.filter((i) => !present.has(chunks[i]!.id))
+  return probe.present.map((id) => ({ id, cipherSize: sizes.get(id)! }))
 }
 
 /** Presigned PUTs for the given indexes, carrying the chunk's checksum where supported. */

@@ -16,7 +16,7 @@ import { grantChunkAccess } from '../store/chunks.ts'
 import { type CommitResult, commitSession } from '../store/commit.ts'
 import { openChallenges, sessionWithMissing } from '../store/sessions.ts'
 import { publishStoredChanges } from './changes.ts'
-import { registerStored, uploadableOf } from './chunk-presence.ts'
+import { registerStored, storedChunks, uploadableOf } from './chunk-presence.ts'
 import { checkProofs } from './possession.ts'
 
 export function toCompleteResponse(r: CommitResult): UploadCompleteResponse {
@@ -42,7 +42,7 @@ export async function completeUpload(
   body: UploadCompleteRequest = {},
 ): Promise<UploadCompleteResponse> {
   const { accountId } = device
-  // The session and what it lacks in one read (the commit checks again under its locks).
+  // The session, what it lacks and the byte-lock barrier in one read (see there).
   const found = await sessionWithMissing(app.db, accountId, sessionId)
   // Scoped by account: another account's session is indistinguishable from none.
   if (!found) throw new CloudsyncError('NOT_FOUND', `No upload session ${sessionId}`)
@@ -59,19 +59,24 @@ export async function completeUpload(
   const challenges = await openChallenges(app.db, session)
   const proven = await checkProofs(app, challenges, body.proofs ?? [])
   const uploadable = uploadableOf(session, challenges, found.missing)
-  const commit = { accountId, deviceId: device.deviceId, sessionId, now }
-  const outcome = await app.db.transaction(async (tx) => {
-    const missing = await registerStored(tx, app.blobs, session, uploadable, now)
-    // What was found stays registered (the transaction commits), so a resume re-sends less.
-    if (missing.length > 0) return { missing }
-    if (proven.length > 0) {
-      // The account's lock first, as every commit takes it: then the grant's chunk locks.
-      await lockAccount(tx, accountId)
-      const ids = session.manifest.chunks.map((c) => c.id)
-      await grantChunkAccess(tx, session.domain, accountId, proven, ids)
-    }
-    return commitSession(tx, commit)
-  })
+  const commit = { accountId, deviceId: device.deviceId, sessionId, now, session }
+  const outcome =
+    proven.length > 0
+      ? await app.db.transaction(async (tx) => {
+          const missing = await registerStored(tx, app.blobs, session, uploadable, now)
+          // What was found stays registered (the transaction commits): a resume re-sends less.
+          if (missing.length > 0) return { missing }
+          // The account's lock first, as every commit takes it: then the grant's chunk locks.
+          await lockAccount(tx, accountId)
+          const ids = session.manifest.chunks.map((c) => c.id)
+          await grantChunkAccess(tx, session.domain, accountId, proven, ids)
+          return commitSession(tx, commit)
+        })
+      : // The common case, in one more round trip: found chunks registered by the commit.
+        await commitSession(app.db, {
+          ...commit,
+          found: await storedChunks(app.db, app.blobs, session, uploadable, found.foreign),
+        })
   if ('missing' in outcome) {
     const { missing } = outcome
     throw new CloudsyncError(

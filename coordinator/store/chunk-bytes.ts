@@ -15,6 +15,7 @@ const BYTES_LOCK_SPACE = 0x6373_6279
  */
 const BYTES_LOCK_BUCKETS = 64
 
+/** An id's bucket; byteBarrierSql computes the same in SQL. */
 function bucketOf(id: string): number {
   return Number.parseInt(id.slice(0, 2), 16) % BYTES_LOCK_BUCKETS
 }
@@ -46,6 +47,28 @@ export function byteLocksSql(mode: 'shared' | 'exclusive', first: number): strin
 
 export function byteLockParams(ids: readonly string[]): [number, number[]] {
   return [BYTES_LOCK_SPACE, [...new Set(ids.map(bucketOf))].sort((a, b) => a - b)]
+}
+
+/**
+ * SQL passing the shared byte locks of the chunk ids that `idsSql` selects, in one
+ * statement that runs alone (its locks end with it): a barrier, not a hold. Parameters:
+ * byteBarrierParams() at `$first`.
+ *
+ * Why a barrier is enough for the chunks of an open upload session: the collector decides
+ * to delete bytes and deletes them under the id's exclusive lock, and never decides so for
+ * an id an open session names (bytesInUse). Once past the barrier, a deletion decided
+ * before the session existed has finished, and one decided later sees the session. Bytes
+ * the blob store shows after the barrier therefore stay while the session is open, and
+ * the commit that registers them checks, under the session's lock, that it still is.
+ */
+export function byteBarrierSql(idsSql: string, first: number): string {
+  const bucket = `get_byte(decode(substr(i.id, 1, 2), 'hex'), 0) % ${BYTES_LOCK_BUCKETS}`
+  return `SELECT count(pg_advisory_xact_lock_shared($${first}::int, b.b)) FROM (
+    SELECT DISTINCT ${bucket} AS b FROM (${idsSql}) AS i(id) ORDER BY 1) AS b`
+}
+
+export function byteBarrierParams(): [number] {
+  return [BYTES_LOCK_SPACE]
 }
 
 /**

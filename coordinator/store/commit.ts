@@ -1,17 +1,23 @@
 import { randomUUID } from 'node:crypto'
 import { CloudsyncError } from '../../protocol/errors.ts'
+import { lockAccount } from './accounts.ts'
 import type { Change } from './changes.ts'
+import type { NewChunk } from './chunks.ts'
 import type { Db } from './db.ts'
 import { json } from './db.ts'
 import { type ConflictCopy, preserveConflictCopy } from './file-writes.ts'
 import { type FileRecord, getFileByPath } from './files.ts'
-import { lockSessionForCommit, type UploadBase, type UploadSession } from './sessions.ts'
+import { getSession, type UploadBase, type UploadSession } from './sessions.ts'
 
 export interface CommitUpload {
   accountId: string
   deviceId: string
   sessionId: string
   now: Date
+  /** The session, when the caller has read it already (its manifest never changes). */
+  session?: UploadSession
+  /** Chunks of the session the caller found in the blob store, registered by the commit. */
+  found?: NewChunk[]
 }
 
 /** What completing an upload answers; stored on the session and answered again on retry. */
@@ -25,6 +31,11 @@ export interface CommitResult {
   conflictCopy: ConflictCopy | null
 }
 
+export type CommitOutcome =
+  | { result: CommitResult; changes: Change[] }
+  /** Manifest indexes still lacking; the found chunks stay registered. */
+  | { missing: number[] }
+
 /**
  * Commits an upload session as the new version at its path, in one transaction
  * (DESIGN.md "Conflicts"): the last write wins the path; a current version the upload
@@ -33,62 +44,126 @@ export interface CommitResult {
  * session again answers the stored result and writes nothing.
  */
 export async function commitUpload(db: Db, c: CommitUpload): Promise<CommitResult> {
-  return (await commitSession(db, c)).result
+  const outcome = await commitSession(db, c)
+  if ('missing' in outcome) {
+    const { missing } = outcome
+    throw new CloudsyncError('INCOMPLETE_UPLOAD', `${missing.length} chunk(s) are missing`, {
+      missing,
+    })
+  }
+  return outcome.result
 }
 
 /**
- * commitUpload, also answering the changes it logged (oldest first; none when the session
- * was committed before), so the caller can publish them without reading them back.
+ * commitUpload, answering the changes it logged too (oldest first; none when the session
+ * was committed before), so the caller can publish them without reading them back, or the
+ * indexes still missing. One round trip (the commit_upload function, migration 003) unless
+ * the upload displaces a version: then the copy is preserved and the commit made in one
+ * transaction.
  */
-export async function commitSession(
+export async function commitSession(db: Db, c: CommitUpload): Promise<CommitOutcome> {
+  const answer = await callCommit(db, c, null)
+  if (answer.status !== 'conflict') return settle(db, c, answer, null)
+  return db.transaction(async (tx) => {
+    // The account's lock first, then the latest version at the path, as a statement of its
+    // own: it must see the latest commit.
+    await lockAccount(tx, c.accountId)
+    const session = await sessionOf(tx, c)
+    const current = await getFileByPath(tx, c.accountId, session.path)
+    // Under the lock nobody else writes the path or completes the session: the copy is of
+    // the version the commit below displaces, and only made if that commit will run.
+    const copy =
+      session.state === 'open' && current && displaces(session, current)
+        ? await preserveConflictCopy(tx, current, c.deviceId, c.now)
+        : null
+    const again = await callCommit(tx, { ...c, found: [] }, copy)
+    if (again.status === 'conflict') throw new Error('commit_upload saw a conflict twice')
+    const changes = copy && current ? [copyChange(copy, current, c)] : []
+    return settle(tx, { ...c, session }, again, changes)
+  })
+}
+
+/** What commit_upload answers (see the migration). */
+type CommitAnswer =
+  | { status: 'committed' | 'done'; result: CommitResult }
+  | { status: 'missing'; missing: number[] }
+  | { status: 'collected'; missingChunkIds: string[] }
+  | { status: 'not_found' | 'forbidden' | 'gone' | 'conflict' }
+
+async function callCommit(
   db: Db,
   c: CommitUpload,
-): Promise<{ result: CommitResult; changes: Change[] }> {
-  return db.transaction(async (tx) => {
-    const locked = await lockSessionForCommit(tx, c.accountId, c.sessionId)
-    if (!locked) throw new CloudsyncError('NOT_FOUND', `No upload session ${c.sessionId}`)
-    const { session, missing } = locked
-    if (session.deviceId !== c.deviceId) {
-      throw new CloudsyncError('FORBIDDEN', 'The upload session belongs to another device')
-    }
-    if (session.result) return { result: session.result, changes: [] }
-    if (session.state !== 'open' || session.expiresAt <= c.now) {
-      throw new CloudsyncError('GONE', 'The upload session expired; start a new one')
-    }
-    if (missing.length > 0) {
-      throw new CloudsyncError('INCOMPLETE_UPLOAD', `${missing.length} chunk(s) are missing`, {
-        missing,
-      })
-    }
+  copy: ConflictCopy | null,
+): Promise<CommitAnswer> {
+  const found = c.found ?? []
+  const { rows } = await db.query<{ answer: CommitAnswer }>(
+    'SELECT commit_upload($1, $2, $3, $4, $5::text[], $6::bigint[], $7, $8::jsonb) AS answer',
+    [
+      c.accountId,
+      c.deviceId,
+      c.sessionId,
+      c.now,
+      found.map((f) => f.id),
+      found.map((f) => f.cipherSize),
+      randomUUID(),
+      copy && json(copy),
+    ],
+  )
+  return rows[0]!.answer
+}
 
-    // A statement of its own, after the account's lock: it must see the latest commit.
-    const current = await getFileByPath(tx, c.accountId, session.path)
-    const changes: Change[] = []
-    let conflictCopy: ConflictCopy | null = null
-    if (current && displaces(session, current)) {
-      conflictCopy = await preserveConflictCopy(tx, current, c.deviceId, c.now)
-      changes.push(copyChange(conflictCopy, current, c))
+/** The outcome of an answer other than 'conflict': errors thrown, changes built. */
+async function settle(
+  db: Db,
+  c: CommitUpload,
+  answer: CommitAnswer,
+  earlier: Change[] | null,
+): Promise<CommitOutcome> {
+  switch (answer.status) {
+    case 'not_found':
+      throw new CloudsyncError('NOT_FOUND', `No upload session ${c.sessionId}`)
+    case 'forbidden':
+      throw new CloudsyncError('FORBIDDEN', 'The upload session belongs to another device')
+    case 'gone':
+      throw new CloudsyncError('GONE', 'The upload session expired; start a new one')
+    case 'collected':
+      throw new CloudsyncError(
+        'INCOMPLETE_UPLOAD',
+        `${answer.missingChunkIds.length} chunk(s) are no longer stored`,
+        { missingChunkIds: answer.missingChunkIds },
+      )
+    case 'missing':
+      return { missing: answer.missing }
+    case 'done':
+      return { result: answer.result, changes: [] }
+    case 'committed': {
+      const { result } = answer
+      const { manifest } = c.session ?? (await sessionOf(db, c))
+      const change: Change = {
+        seq: result.seq,
+        kind: result.kind,
+        fileId: result.fileId,
+        path: result.path,
+        fromPath: null,
+        version: result.version,
+        size: manifest.size,
+        hash: manifest.hash,
+        manifest,
+        deviceId: c.deviceId,
+        committedAt: c.now,
+        conflictOf: null,
+      }
+      return { result, changes: [...(earlier ?? []), change] }
     }
-    const place = await placeUpload(tx, session, current)
-    const seq = await writeUpload(tx, session, place, conflictCopy, c.now)
-    const { fileId, version, kind } = place
-    const result: CommitResult = { fileId, path: session.path, version, kind, seq, conflictCopy }
-    changes.push({
-      seq,
-      kind,
-      fileId,
-      path: session.path,
-      fromPath: null,
-      version,
-      size: session.manifest.size,
-      hash: session.manifest.hash,
-      manifest: session.manifest,
-      deviceId: c.deviceId,
-      committedAt: c.now,
-      conflictOf: null,
-    })
-    return { result, changes }
-  })
+    case 'conflict':
+      throw new Error('a conflict is settled by commitSession')
+  }
+}
+
+async function sessionOf(db: Db, c: CommitUpload): Promise<UploadSession> {
+  const session = await getSession(db, c.accountId, c.sessionId)
+  if (!session) throw new CloudsyncError('NOT_FOUND', `No upload session ${c.sessionId}`)
+  return session
 }
 
 /** The change preserveConflictCopy logged, as changesAfter would read it. */
@@ -121,124 +196,4 @@ function displaces(session: UploadSession, current: FileRecord): boolean {
 function isBasedOn(base: UploadBase | null, current: FileRecord): boolean {
   if (!base) return false
   return base.version === current.version && (base.fileId === null || base.fileId === current.id)
-}
-
-type Placed = Pick<CommitResult, 'fileId' | 'version' | 'kind'> & {
-  /** How the files row changes: an update of the current or a revived file, or a new row. */
-  write: 'update' | 'revive' | 'insert'
-}
-
-/** Where the upload's version goes: the current file, a revived one, or a new one. */
-async function placeUpload(
-  tx: Db,
-  s: UploadSession,
-  current: FileRecord | undefined,
-): Promise<Placed> {
-  if (current) {
-    return { fileId: current.id, version: current.version + 1, kind: 'modified', write: 'update' }
-  }
-  const revived = await deletedBase(tx, s)
-  if (revived) {
-    // Devices that applied the delete have no file there: to them it is created again.
-    return { fileId: revived.id, version: revived.version + 1, kind: 'created', write: 'revive' }
-  }
-  // The id is made here, so the whole write below is one statement.
-  return { fileId: randomUUID(), version: 1, kind: 'created', write: 'insert' }
-}
-
-const FILE_WRITES: Record<Placed['write'], string> = {
-  update: 'UPDATE files SET version = $6, updated_at = $5 WHERE id = $4',
-  revive: `UPDATE files SET path = $3, version = $6, deleted = false, updated_at = $5
-    WHERE id = $4`,
-  insert: `INSERT INTO files (id, account_id, path, version, updated_at)
-    VALUES ($4, $1, $3, $6, $5)`,
-}
-
-/**
- * Writes the session's manifest as the file at its path, logs it and marks the session
- * committed, in one statement (data-modifying CTEs; foreign keys are checked at its end),
- * and answers the change's seq. Chunks gain a reference under row locks taken in id order,
- * so commits sharing chunks of a global domain cannot deadlock; a chunk collected since the
- * upload began fails the commit as INCOMPLETE_UPLOAD, like any missing one.
- */
-async function writeUpload(
-  tx: Db,
-  s: UploadSession,
-  p: Placed,
-  conflictCopy: ConflictCopy | null,
-  now: Date,
-): Promise<number> {
-  const ids = [...new Set(s.manifest.chunks.map((c) => c.id))].sort()
-  const { manifest } = s
-  // Completing again answers this; the seq is the one the statement draws.
-  const result = { fileId: p.fileId, path: s.path, version: p.version, kind: p.kind, conflictCopy }
-  const { rows } = await tx.query<{ seq: number; refs: string[] }>(
-    `WITH f AS (${FILE_WRITES[p.write]}),
-     v AS (INSERT INTO file_versions (file_id, version, domain, size, hash, manifest, device_id,
-         created_at)
-       VALUES ($4, $6, $7, $8, $9, $10::jsonb, $2, $5)),
-     locked AS MATERIALIZED (SELECT id FROM chunks WHERE domain = $7 AND id = ANY($11::text[])
-       ORDER BY id FOR UPDATE),
-     refs AS (UPDATE chunks c SET refcount = c.refcount + 1, zero_since = NULL FROM locked l
-       WHERE c.domain = $7 AND c.id = l.id RETURNING c.id),
-     a AS (UPDATE accounts SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq AS seq),
-     ch AS (INSERT INTO changes (account_id, seq, kind, file_id, path, version, device_id,
-         committed_at)
-       SELECT $1, a.seq, $12, $4, $3, $6, $2, $5 FROM a),
-     s AS (UPDATE upload_sessions SET state = 'committed',
-         result = jsonb_set($13::jsonb, '{seq}', to_jsonb((SELECT seq FROM a)))
-       WHERE id = $14)
-     SELECT (SELECT seq FROM a) AS seq, ARRAY(SELECT id FROM refs) AS refs`,
-    [
-      s.accountId,
-      s.deviceId,
-      s.path,
-      p.fileId,
-      now,
-      p.version,
-      s.domain,
-      manifest.size,
-      manifest.hash,
-      json(manifest),
-      ids,
-      p.kind,
-      json({ ...result, seq: 0 }),
-      s.id,
-    ],
-  )
-  const row = rows[0]!
-  if (row.refs.length !== ids.length) {
-    const found = new Set(row.refs)
-    const missing = ids.filter((id) => !found.has(id))
-    throw new CloudsyncError(
-      'INCOMPLETE_UPLOAD',
-      `${missing.length} chunk(s) are no longer stored`,
-      { missingChunkIds: missing },
-    )
-  }
-  return row.seq
-}
-
-/**
- * The deleted file an upload with a base was editing, to bring back under its id. With a
- * base file id, that file if it is deleted (a file moved elsewhere and still live is not
- * revived: the upload becomes a new file and the moved one keeps its content). Without
- * one, the file most recently deleted at the path.
- */
-async function deletedBase(
-  tx: Db,
-  s: UploadSession,
-): Promise<{ id: string; version: number } | undefined> {
-  if (!s.base) return undefined
-  const { rows } = s.base.fileId
-    ? await tx.query<{ id: string; version: number }>(
-        'SELECT id, version FROM files WHERE id = $1 AND account_id = $2 AND deleted',
-        [s.base.fileId, s.accountId],
-      )
-    : await tx.query<{ id: string; version: number }>(
-        `SELECT id, version FROM files WHERE account_id = $1 AND path = $2 AND deleted
-         ORDER BY updated_at DESC LIMIT 1`,
-        [s.accountId, s.path],
-      )
-  return rows[0]
 }

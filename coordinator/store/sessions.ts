@@ -1,5 +1,6 @@
 import type { Manifest } from '../../protocol/manifest.ts'
 import { accountDomain } from './accounts.ts'
+import { byteBarrierParams, byteBarrierSql } from './chunk-bytes.ts'
 import { MAY_REFERENCE, registerChunks } from './chunks.ts'
 import type { CommitResult } from './commit.ts'
 import type { Db } from './db.ts'
@@ -133,40 +134,37 @@ export async function getSession(
 
 /**
  * A session with the indexes of its chunks the store lacks for its account (see
- * missingChunks), in one read. `lock` first takes the account's lock (every commit takes
- * it first), then the session row's, for the rest of the transaction: the row then read
- * is the latest, so completion runs once. (Chunks are probed as in missingChunks.)
+ * missingChunks), and of those, the ids indexed in a way this account may not reference
+ * (foreignChunks), in one read. It passes the byte-lock barrier of the lacking chunks (see
+ * byteBarrierSql): bytes of theirs the blob store holds after this read stay there while
+ * the session is open, so the caller may ask the blob store without holding locks.
  */
 export async function sessionWithMissing(
   db: Db,
   accountId: string,
   sessionId: string,
-  lock = false,
-): Promise<{ session: UploadSession; missing: number[] } | undefined> {
-  // The uncorrelated EXISTS runs once, before the session is scanned: account lock first
-  // (the mode lockAccount takes, see there).
-  const locks = lock
-    ? 'AND EXISTS (SELECT 1 FROM accounts WHERE id = $1::uuid FOR NO KEY UPDATE) FOR UPDATE OF s'
-    : ''
-  const { rows } = await db.query<SessionRow & { missing: number[] }>(
-    `SELECT ${COLUMNS}, ARRAY(SELECT sc.idx FROM session_chunks sc
-       WHERE sc.session_id = s.id AND (
-         SELECT true FROM chunks c WHERE c.domain = s.domain AND c.id = sc.chunk_id AND (
-           s.domain = 'account:' || $1::text OR EXISTS (SELECT 1 FROM chunk_access a
-             WHERE a.domain = c.domain AND a.chunk_id = c.id AND a.account_id = $1::uuid))
-       ) IS NULL
-       ORDER BY sc.idx) AS missing
-     FROM upload_sessions s WHERE s.id = $2::uuid AND s.account_id = $1::uuid ${locks}`,
-    [accountId, sessionId],
+): Promise<{ session: UploadSession; missing: number[]; foreign: Set<string> } | undefined> {
+  type Row = SessionRow & { missing: number[]; foreign: string[]; barrier: unknown }
+  const { rows } = await db.query<Row>(
+    `WITH s AS MATERIALIZED (SELECT * FROM upload_sessions
+       WHERE id = $2::uuid AND account_id = $1::uuid),
+     lacking AS MATERIALIZED (SELECT sc.idx, sc.chunk_id FROM s
+       JOIN session_chunks sc ON sc.session_id = s.id
+       WHERE (SELECT true FROM chunks c WHERE c.domain = s.domain AND c.id = sc.chunk_id AND (
+         s.domain = 'account:' || $1::text OR EXISTS (SELECT 1 FROM chunk_access a
+           WHERE a.domain = c.domain AND a.chunk_id = c.id AND a.account_id = $1::uuid))
+       ) IS NULL)
+     SELECT ${COLUMNS},
+       ARRAY(SELECT idx FROM lacking ORDER BY idx) AS missing,
+       ARRAY(SELECT DISTINCT l.chunk_id FROM lacking l
+         WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.id = l.chunk_id)) AS foreign,
+       (${byteBarrierSql('SELECT chunk_id FROM lacking', 3)}) AS barrier
+     FROM s`,
+    [accountId, sessionId, ...byteBarrierParams()],
   )
   if (!rows[0]) return undefined
-  const { missing, ...row } = rows[0]
-  return { session: fromRow(row), missing }
-}
-
-/** sessionWithMissing under the account's and the session's locks (see there). */
-export function lockSessionForCommit(tx: Db, accountId: string, sessionId: string) {
-  return sessionWithMissing(tx, accountId, sessionId, true)
+  const { missing, foreign, barrier: _, ...row } = rows[0]
+  return { session: fromRow(row), missing, foreign: new Set(foreign) }
 }
 
 type SessionKey = Pick<UploadSession, 'id' | 'accountId' | 'domain'>
