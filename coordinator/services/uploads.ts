@@ -1,7 +1,8 @@
 /**
- * Opening and resuming uploads (issue 3, "Upload"). Init checks everything it can before
- * writing anything, so a refused request leaves no session behind; then it records the
- * session, answers the chunks the store lacks with presigned PUTs (and, in a global
+ * Opening and resuming uploads (issue 3, "Upload"). Init checks the request before writing
+ * anything, and a refused request leaves no session behind (one whose chunk sizes
+ * contradict stored bytes is taken back before anyone sees it); it records the session,
+ * answers the chunks the store lacks with presigned PUTs (and, in a global
  * domain, challenges for chunks other accounts stored: services/possession.ts), and tells the
  * account's online devices that an upload began (streaming sync: LAN peers may pull
  * chunks from the uploader before the cloud has them).
@@ -19,10 +20,11 @@ import type {
 } from '../../protocol/schemas/files.ts'
 import type { AuthDevice } from '../plugins/auth.ts'
 import { accountDomain, GLOBAL_DOMAIN } from '../store/accounts.ts'
-import { chunkStanding } from '../store/chunks.ts'
+import { findChunks } from '../store/chunks.ts'
 import { getFileByPath } from '../store/files.ts'
 import {
   createSession,
+  discardSession,
   getSession,
   type UploadBase,
   type UploadSession,
@@ -69,18 +71,21 @@ export async function initUpload(
   const base = await resolveBase(app, accountId, path, body.baseVersion)
   const domain = domainOf(app, accountId)
 
-  // Read-only dedup first (index, challenges, blob store), so bad sizes refuse before any write.
-  const ids = [...new Set(manifest.chunks.map((c) => c.id))]
-  const { known, foreign } = await chunkStanding(app.db, domain, accountId, ids)
+  // In a shared domain, challenges for chunks other accounts stored are issued with the
+  // session, so the index is read first; an account's own domain issues none, and the
+  // session's own statement answers what the index lacks.
   const shared = domain === GLOBAL_DOMAIN
-  const issued = await issueChallenges(app, { name: domain, shared }, accountId, manifest, known)
-  const challenged = new Set(issued.challenges.map((c) => c.chunkId))
-  const unknown = manifest.chunks
-    .filter((c) => !known.has(c.id) && !challenged.has(c.id))
-    .map((c) => c.index)
-  const owner = { domain, accountId }
-  const probe = await probeBlobs(app.db, app.blobs, owner, manifest.chunks, unknown, foreign)
-  assertSizesAgree([...issued.wrongSize, ...probe.wrongSize])
+  const ids = [...new Set(manifest.chunks.map((c) => c.id))]
+  const issued = shared
+    ? await issueChallenges(
+        app,
+        { name: domain, shared },
+        accountId,
+        manifest,
+        await findChunks(app.db, domain, accountId, ids),
+      )
+    : { challenges: [], wrongSize: [] }
+  assertSizesAgree(issued.wrongSize)
 
   const now = app.now()
   const created = await createSession(app.db, {
@@ -95,11 +100,27 @@ export async function initUpload(
     challenges: issued.challenges,
   })
   const { session } = created
+  const challenged = new Set(issued.challenges.map((c) => c.chunkId))
+  const unknown = created.missing.filter((i) => !challenged.has(manifest.chunks[i]!.id))
+  const owner = { domain, accountId }
+  const probe = await probeBlobs(
+    app.db,
+    app.blobs,
+    owner,
+    manifest.chunks,
+    unknown,
+    created.foreign,
+  )
+  if (probe.wrongSize.length > 0) {
+    // Nobody has seen the session yet: taking it back leaves things as they were.
+    await discardSession(app.db, session.id)
+    assertSizesAgree(probe.wrongSize)
+  }
   // Bytes already stored are registered under their byte locks (reconcile asks again there).
   const missing =
     probe.present.length > 0
       ? (await reconcileChunks(app.db, app.blobs, session, now)).missing
-      : created.missing.filter((i) => !challenged.has(manifest.chunks[i]!.id))
+      : unknown
   app.metrics.uploadsInitiated.inc()
   app.metrics.chunksRequested.inc(missing.length)
   await announcePending(app, session)

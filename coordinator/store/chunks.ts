@@ -70,22 +70,6 @@ export async function lockBytesFindForeign(
   return new Set(rows[0]!.foreign)
 }
 
-/** Of `ids`: those the account may reference in the domain, and those foreignChunks names. */
-export async function chunkStanding(
-  db: Db,
-  domain: string,
-  accountId: string,
-  ids: string[],
-): Promise<{ known: Set<string>; foreign: Set<string> }> {
-  const { rows } = await db.query<{ id: string; mine: boolean }>(
-    `SELECT c.id, (c.domain = $1 AND ${MAY_REFERENCE}) AS mine FROM chunks c
-     WHERE c.id = ANY($3::text[])`,
-    [domain, accountId, ids],
-  )
-  const known = new Set(rows.filter((r) => r.mine).map((r) => r.id))
-  return { known, foreign: new Set(rows.filter((r) => !r.mine).map((r) => r.id)) }
-}
-
 /**
  * Of `ids`, the chunks indexed in a shared domain that the account has not proved it
  * holds: the ones a proof-of-possession challenge may grant. Empty for an account domain.

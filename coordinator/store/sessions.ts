@@ -72,16 +72,17 @@ export interface NewSession {
 }
 
 /**
- * Opens an upload session and answers the indexes of the chunks the store lacks: one
+ * Opens an upload session and answers the indexes of the chunks the store lacks and, of
+ * those, the ids indexed in a way this account may not reference (foreignChunks): one
  * statement (data-modifying CTEs), so it needs no transaction of its own.
  */
 export async function createSession(
   db: Db,
   s: NewSession,
-): Promise<{ session: UploadSession; missing: number[] }> {
+): Promise<{ session: UploadSession; missing: number[]; foreign: Set<string> }> {
   const chunks = s.manifest.chunks
   const challenges = s.challenges ?? []
-  const { rows } = await db.query<SessionRow & { missing: number[] }>(
+  const { rows } = await db.query<SessionRow & { missing: number[]; foreign: string[] }>(
     `WITH s AS (INSERT INTO upload_sessions (account_id, device_id, domain, path, base_file_id,
          base_version, manifest, created_at, expires_at)
        VALUES ($2, $3, $1, $4, $5, $6, $7::jsonb, $8, $9) RETURNING ${COLUMNS}),
@@ -91,10 +92,13 @@ export async function createSession(
      ch AS (INSERT INTO session_challenges (session_id, idx, chunk_id, nonce, range_offset,
          range_length)
        SELECT s.id, t.* FROM s, unnest($13::int[], $14::text[], $15::text[], $16::bigint[],
-         $17::int[]) AS t(idx, chunk_id, nonce, range_offset, range_length))
-     SELECT s.*, ARRAY(SELECT t.idx FROM unnest($10::int[], $11::text[]) AS t(idx, id)
+         $17::int[]) AS t(idx, chunk_id, nonce, range_offset, range_length)),
+     lacking AS MATERIALIZED (SELECT t.idx, t.id FROM unnest($10::int[], $11::text[]) AS t(idx, id)
        WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.domain = $1 AND c.id = t.id
-         AND ${MAY_REFERENCE}) ORDER BY t.idx) AS missing
+         AND ${MAY_REFERENCE}))
+     SELECT s.*, ARRAY(SELECT idx FROM lacking ORDER BY idx) AS missing,
+       ARRAY(SELECT DISTINCT l.id FROM lacking l
+         WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.id = l.id)) AS foreign
      FROM s`,
     [
       s.domain,
@@ -116,8 +120,13 @@ export async function createSession(
       challenges.map((c) => c.length),
     ],
   )
-  const { missing, ...row } = rows[0]!
-  return { session: fromRow(row), missing }
+  const { missing, foreign, ...row } = rows[0]!
+  return { session: fromRow(row), missing, foreign: new Set(foreign) }
+}
+
+/** Takes back a session nobody has seen yet (its chunk and challenge rows go with it). */
+export async function discardSession(db: Db, sessionId: string): Promise<void> {
+  await db.query('DELETE FROM upload_sessions WHERE id = $1', [sessionId])
 }
 
 export async function getSession(

@@ -98,6 +98,28 @@ export function runFlowSuite(name: string, open: () => Promise<FlowBackend>): vo
       expect(again.missing).toEqual([])
     })
 
+    it('refuses a manifest whose sizes contradict stored bytes (422), leaving no session', async () => {
+      const [laptop] = await newAccount(t.app)
+      const stored = makeFile([64])
+      const id = stored.manifest.chunks[0]!.id
+      await t.app.blobs.put(id, stored.bytes.get(id)!)
+      // The same id, claimed with another size: the bytes under it say otherwise.
+      const claimed = makeFile([100])
+      const chunks = [{ ...claimed.manifest.chunks[0]!, id }]
+      const before = await snapshot(t.app.db)
+      const init = await laptop!.call({
+        method: 'POST',
+        url: '/files/upload/init',
+        payload: { path: 'liar.bin', ...claimed.manifest, chunks, baseVersion: null },
+      })
+      expect(init.statusCode).toBe(422)
+      expect(init.json().error).toMatchObject({
+        code: 'CHUNK_CORRUPT',
+        details: { field: 'chunks[0].cipherSize' },
+      })
+      expect(await snapshot(t.app.db)).toEqual(before)
+    })
+
     it('completing twice answers the same result and logs one change', async () => {
       const [laptop] = await newAccount(t.app)
       const { sessionId, result } = await upload(laptop!, 'x.txt', makeFile([10]), null)

@@ -1,15 +1,15 @@
 /**
  * Registration against the collector on real Postgres (PGlite has one connection, so it
- * cannot show two transactions interleaving): a device's status call that finds its bytes
- * waits while the collector holds the id's byte lock, and asks the blob store only after,
- * so bytes deleted under that lock are never registered.
+ * cannot show two transactions interleaving): a device's status call or completion that
+ * finds its bytes waits while the collector holds the id's byte lock, and asks the blob
+ * store only after, so bytes deleted under that lock are never registered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { lockChunkBytes } from '../store/chunk-bytes.ts'
 import type { Db } from '../store/index.ts'
 import { migrate } from '../store/migrate.ts'
 import { createTestSchema, postgresReachable, type TestSchema } from '../store/test/pg-harness.ts'
-import { makeFile, newAccount, startApp, type TestApp } from './harness.ts'
+import { makeFile, newAccount, startApp, type TestApp, type TestDevice } from './harness.ts'
 
 describe.runIf(await postgresReachable())('byte locks on Postgres', () => {
   let schema: TestSchema
@@ -27,7 +27,12 @@ describe.runIf(await postgresReachable())('byte locks on Postgres', () => {
     await schema?.drop()
   })
 
-  it('does not register bytes the collector deletes while the device asks', async () => {
+  /**
+   * A session whose one chunk was PUT; `ask` runs while the collector holds the chunk's
+   * byte lock and deletes the bytes. Answers what `ask` answered and whether the chunk
+   * ended up registered.
+   */
+  async function raceCollector(ask: (device: TestDevice, sessionId: string) => Promise<unknown>) {
     const [laptop] = await newAccount(t.app)
     const file = makeFile([64])
     const id = file.manifest.chunks[0]!.id
@@ -41,21 +46,38 @@ describe.runIf(await postgresReachable())('byte locks on Postgres', () => {
     await fetch(u.url, { method: 'PUT', headers: u.headers, body: file.bytes.get(id) })
 
     let settled = false
-    let status: Promise<{ missing: number[] }> | undefined
+    let answer: Promise<unknown> | undefined
     await db.transaction(async (gc) => {
       await lockChunkBytes(gc, [id], 'exclusive')
-      status = laptop!
-        .call({ method: 'GET', url: `/files/upload/${sessionId}` })
-        .then((res) => res.json())
-        .finally(() => {
-          settled = true
-        })
+      answer = ask(laptop!, sessionId).finally(() => {
+        settled = true
+      })
       await new Promise((resolve) => setTimeout(resolve, 300))
       expect(settled).toBe(false) // waiting for the collector's lock
       await t.app.blobs.delete(id)
     })
-    expect((await status!).missing).toEqual([0])
     const rows = await db.query('SELECT 1 FROM chunks WHERE id = $1', [id])
-    expect(rows.rows).toEqual([])
+    return { answer: await answer, registered: rows.rows.length > 0 }
+  }
+
+  it('does not register bytes the collector deletes while the device asks', async () => {
+    const race = await raceCollector(async (device, sessionId) => {
+      const res = await device.call({ method: 'GET', url: `/files/upload/${sessionId}` })
+      return res.json()
+    })
+    expect(race.answer).toMatchObject({ missing: [0] })
+    expect(race.registered).toBe(false)
+  })
+
+  it('does not commit bytes the collector deletes while the device completes', async () => {
+    const race = await raceCollector(async (device, sessionId) => {
+      const res = await device.call({ method: 'POST', url: `/files/upload/${sessionId}/complete` })
+      return { status: res.statusCode, body: res.json() }
+    })
+    expect(race.answer).toMatchObject({
+      status: 409,
+      body: { error: { code: 'INCOMPLETE_UPLOAD', details: { missing: [0] } } },
+    })
+    expect(race.registered).toBe(false)
   })
 })
