@@ -1,6 +1,7 @@
 import { CloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { FileAssembler } from '../../protocol/pipeline/assemble.ts'
+import { releaseBytes } from '../../protocol/runtime/release-bytes.ts'
 import type { ChunkSource } from '../chunk-source.ts'
 
 /** Chunks being verified, decrypted and written at once (the thread pool has 4 threads). */
@@ -63,6 +64,9 @@ export class ChunkFetcher {
             } catch (err) {
               counter.failures++
               failures.push(`${source.name}: ${(err as Error).message}`)
+            } finally {
+              // The source handed the bytes over (ChunkSource): nobody else holds them.
+              releaseBytes(bytes)
             }
           })()
           inFlight.add(writing)

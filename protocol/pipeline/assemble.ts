@@ -3,9 +3,11 @@ import { decryptChunk } from '../crypto/chunk-cipher.ts'
 import { contentHash, unsealPlainHash } from '../crypto/keys.ts'
 import { CloudsyncError } from '../errors.ts'
 import type { Manifest } from '../manifest.ts'
+import { releaseBytes } from '../runtime/release-bytes.ts'
 
 /** Where assembled plaintext goes: a file handle, a buffer, an in-memory file. */
 export interface PositionalSink {
+  /** Writes (or copies) `bytes` before it settles: the caller releases them after. */
   write(bytes: Uint8Array, position: number): Promise<void>
 }
 
@@ -89,9 +91,10 @@ export class FileAssembler {
       await this.#sink.write(plaintext, chunk.offset)
     } finally {
       this.#writing.delete(index)
+      releaseBytes(plaintext)
     }
     this.#written.add(index)
-    this.bytesWritten += plaintext.length
+    this.bytesWritten += chunk.size
     return true
   }
 }

@@ -74,8 +74,11 @@ export async function devicesOf(
           })
         : realApi
     const own = ownChunkProvider({ index: localIndex, fs, secret: account.secret })
-    providers[i] = async (id) =>
-      (await own.read(id)) ?? (await device.engine.uploader.servingChunk(id))
+    // A copy, as crossing a real network makes: what a source hands out is the caller's.
+    providers[i] = async (id) => {
+      const bytes = (await own.read(id)) ?? (await device.engine.uploader.servingChunk(id))
+      return bytes && new Uint8Array(bytes)
+    }
     const bridge = async (id: string) => {
       for (const [j, read] of providers.entries()) {
         const bytes = j === i ? undefined : await read(id)
