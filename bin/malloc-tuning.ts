@@ -1,5 +1,8 @@
 /**
- * Imported first by the command line, for its side effect: glibc's malloc, left to its
+ * Imported first by the command line, for its side effect: process settings that must be
+ * in place before the process starts, so it re-executes itself with them.
+ *
+ * glibc's malloc, left to its
  * defaults, keeps most of what a chunk-moving process frees. Chunk buffers (megabytes
  * each) land in its heap once its adaptive mmap threshold has risen past their size, and
  * every thread doing crypto or file I/O gets an arena of its own; freed, that memory stays
@@ -15,14 +18,25 @@ const TUNING: Record<string, string> = {
   MALLOC_MMAP_THRESHOLD_: String(128 * 1024),
 }
 
+/**
+ * For the daemon only: V8 otherwise starts a full mark of the heap for every ~64 MB of
+ * array buffers allocated, about 120 per GiB a daemon receives. The daemon frees its chunk
+ * buffers itself and collects the rest on its own schedule (peer/daemon/buffer-collector.ts).
+ * A command-line flag, not one set at run time: set late, V8 kept part of its old limit.
+ */
+const DAEMON_V8_FLAGS = ['--external-memory-accounted-in-global-limit']
+
+const flags = process.argv[2] === 'sync' ? DAEMON_V8_FLAGS : []
+const missingFlags = flags.filter((flag) => !process.execArgv.includes(flag))
+
 if (
   process.platform === 'linux' &&
   typeof process.execve === 'function' &&
-  Object.keys(TUNING).some((name) => process.env[name] === undefined)
+  (missingFlags.length > 0 || Object.keys(TUNING).some((name) => process.env[name] === undefined))
 ) {
   process.execve(
     process.execPath,
-    [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    [process.execPath, ...missingFlags, ...process.execArgv, ...process.argv.slice(1)],
     { ...TUNING, ...process.env },
   )
 }
