@@ -19,14 +19,16 @@ const TUNING: Record<string, string> = {
 }
 
 /**
- * For the daemon only: V8 otherwise starts a full mark of the heap for every ~64 MB of
- * array buffers allocated, about 120 per GiB a daemon receives. The daemon frees its chunk
- * buffers itself and collects the rest on its own schedule (peer/daemon/buffer-collector.ts).
- * A command-line flag, not one set at run time: set late, V8 kept part of its old limit.
+ * For the processes that move chunk bytes (the daemon, and the coordinator whose embedded
+ * blob store receives them): V8 otherwise starts a full mark of the heap for every ~64 MB
+ * of array buffers allocated, about 120 per GiB a daemon receives and 65 per GiB the
+ * coordinator stores. They free their big buffers themselves and collect the rest on
+ * their own schedule (protocol/runtime/buffer-collector.ts). A command-line flag, not one
+ * set at run time: set late, V8 kept part of its old limit.
  */
-const DAEMON_V8_FLAGS = ['--external-memory-accounted-in-global-limit']
+const CHUNK_MOVER_V8_FLAGS = ['--external-memory-accounted-in-global-limit']
 
-const flags = process.argv[2] === 'sync' ? DAEMON_V8_FLAGS : []
+const flags = ['sync', 'coordinator'].includes(process.argv[2] ?? '') ? CHUNK_MOVER_V8_FLAGS : []
 const missingFlags = flags.filter((flag) => !process.execArgv.includes(flag))
 
 if (

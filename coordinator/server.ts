@@ -8,6 +8,7 @@
  * as libpq does: `postgres://…/db?options=-c%20search_path%3Dmy_schema` (the tests and the
  * benchmark run each coordinator set in a fresh schema this way).
  */
+import { startBufferCollector } from '../protocol/runtime/buffer-collector.ts'
 import { buildApp } from './app.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 
@@ -16,7 +17,16 @@ export async function startServer(
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const app = await buildApp(config)
   const url = await app.listen({ host: config.host, port: config.port })
-  return { url, close: () => app.close() }
+  // The embedded blob store carries chunk bytes through this process (S3 takes them
+  // elsewhere): they are collected like a device's (protocol/runtime/buffer-collector.ts).
+  const stopCollector = config.s3 ? () => {} : startBufferCollector()
+  return {
+    url,
+    close: async () => {
+      stopCollector()
+      await app.close()
+    },
+  }
 }
 
 async function main(): Promise<void> {

@@ -1,6 +1,7 @@
 import { rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
+import { startBufferCollector } from '../../protocol/runtime/buffer-collector.ts'
 import type { DeviceInfo } from '../../protocol/schemas/devices.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
 import { ChokidarWatcher } from '../adapters/chokidar-watcher.ts'
@@ -21,7 +22,6 @@ import {
   type SwarmNode,
   SwarmSource,
 } from '../swarm/index.ts'
-import { startBufferCollector } from './buffer-collector.ts'
 import { type DeviceState, loadDeviceState, secretOf } from './device-state.ts'
 import { syncIndexOf } from './index-port.ts'
 import { STATUS_FILE } from './status-file.ts'
