@@ -16,15 +16,16 @@ import { fullCollector, youngGenerationCollector } from './collect-young.ts'
  *   buffers themselves (releaseBytes), and a full collection runs here whenever array
  *   buffers grow `ceilingBytes` past what the last one left: the backstop for the rest.
  *
- * Measured on bench:sync (1 GiB A -> B, runs of 5 edits), chunk buffers released: 56 MB/s
- * at 254 / 264 MB peak RSS (A / B) with V8's trigger; without it in the daemons, 66-67
- * MB/s at 266-284 / 270-300 MB (an absolute 96 MB ceiling; 128 MB: 68-69 MB/s, but B
- * reached 307 MB); without it in the coordinator too, and 64 MB past the last full
- * collection, 61-68 MB/s at 269-282 / 270-284 MB, the coordinator's CPU 4.4-4.7 s (6.9).
+ * Measured on bench:sync (1 GiB A -> B), chunk buffers released: 56 MB/s at 254 / 264 MB
+ * peak RSS (A / B) with V8's trigger (5 edits); without it in the daemons, 66-67 MB/s at
+ * 266-284 / 270-300 MB (an absolute 96 MB ceiling; 128 MB: 68-69 MB/s, B up to 307 MB);
+ * without it in the coordinator too (its CPU 6.9 -> 4.4-5.6 s), 50 edits: 64 MB past the
+ * last full collection gave 71 MB/s but A peaked at 303 MB; 48 MB, 61-65 MB/s at 276-285
+ * / 244-277 MB.
  */
 export function startBufferCollector({
   stepBytes = 32 * 1024 * 1024,
-  ceilingBytes = 64 * 1024 * 1024,
+  ceilingBytes = 48 * 1024 * 1024,
   everyMs = 50,
 } = {}): () => void {
   const collectYoung = youngGenerationCollector()
