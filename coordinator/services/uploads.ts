@@ -75,14 +75,13 @@ export async function initUpload(
   // session, so the index is read first; an account's own domain issues none, and the
   // session's own statement answers what the index lacks.
   const shared = domain === GLOBAL_DOMAIN
-  const ids = [...new Set(manifest.chunks.map((c) => c.id))]
   const issued = shared
     ? await issueChallenges(
         app,
         { name: domain, shared },
         accountId,
         manifest,
-        await findChunks(app.db, domain, accountId, ids),
+        await findChunks(app.db, domain, accountId, [...new Set(manifest.chunks.map((c) => c.id))]),
       )
     : { challenges: [], wrongSize: [] }
   assertSizesAgree(issued.wrongSize)

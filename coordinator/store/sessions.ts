@@ -72,6 +72,15 @@ export interface NewSession {
 }
 
 /**
+ * Select-list SQL over a `lacking (idx, id)` CTE of a session's chunks the account may not
+ * reference: their indexes (`missing`), and the ids another domain indexes, whose stored
+ * bytes prove nothing about this account (`foreign`, see foreignChunks).
+ */
+const LACKING_ANSWERS = `ARRAY(SELECT idx FROM lacking ORDER BY idx) AS missing,
+  ARRAY(SELECT DISTINCT l.id FROM lacking l
+    WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.id = l.id)) AS foreign`
+
+/**
  * Opens an upload session and answers the indexes of the chunks the store lacks and, of
  * those, the ids indexed in a way this account may not reference (foreignChunks): one
  * statement (data-modifying CTEs), so it needs no transaction of its own.
@@ -96,9 +105,7 @@ export async function createSession(
      lacking AS MATERIALIZED (SELECT t.idx, t.id FROM unnest($10::int[], $11::text[]) AS t(idx, id)
        WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.domain = $1 AND c.id = t.id
          AND ${MAY_REFERENCE}))
-     SELECT s.*, ARRAY(SELECT idx FROM lacking ORDER BY idx) AS missing,
-       ARRAY(SELECT DISTINCT l.id FROM lacking l
-         WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.id = l.id)) AS foreign
+     SELECT s.*, ${LACKING_ANSWERS}
      FROM s`,
     [
       s.domain,
@@ -157,17 +164,15 @@ export async function sessionWithMissing(
   const { rows } = await db.query<Row>(
     `WITH s AS MATERIALIZED (SELECT * FROM upload_sessions
        WHERE id = $2::uuid AND account_id = $1::uuid),
-     lacking AS MATERIALIZED (SELECT sc.idx, sc.chunk_id FROM s
+     lacking AS MATERIALIZED (SELECT sc.idx, sc.chunk_id AS id FROM s
        JOIN session_chunks sc ON sc.session_id = s.id
        WHERE (SELECT true FROM chunks c WHERE c.domain = s.domain AND c.id = sc.chunk_id AND (
          s.domain = 'account:' || $1::text OR EXISTS (SELECT 1 FROM chunk_access a
            WHERE a.domain = c.domain AND a.chunk_id = c.id AND a.account_id = $1::uuid))
        ) IS NULL)
      SELECT ${COLUMNS},
-       ARRAY(SELECT idx FROM lacking ORDER BY idx) AS missing,
-       ARRAY(SELECT DISTINCT l.chunk_id FROM lacking l
-         WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.id = l.chunk_id)) AS foreign,
-       (${byteBarrierSql('SELECT chunk_id FROM lacking', 3)}) AS barrier
+       ${LACKING_ANSWERS},
+       (${byteBarrierSql('SELECT id FROM lacking', 3)}) AS barrier
      FROM s`,
     [accountId, sessionId, ...byteBarrierParams()],
   )
