@@ -24,6 +24,7 @@ import {
   sameStat,
   type TempFile,
 } from '../ports/file-system.ts'
+import { openDirect, writeAround, writeFully } from './direct-writes.ts'
 
 export interface NodeFileSystemOptions {
   /** The synced folder; must exist. */
@@ -37,6 +38,8 @@ const toStat = (s: Stats): FileStat => ({ size: s.size, mtimeMs: s.mtimeMs, ino:
 const TEMP_SUFFIX = '.cloudsync-tmp'
 /** A temp file being written is flushed to disk in the background every this many bytes. */
 const FLUSH_BEHIND_BYTES = 64 * 1024 * 1024
+/** Temp files this large are written mostly around the page cache (direct-writes.ts). */
+const DIRECT_MIN_BYTES = 4 * 1024 * 1024
 
 /** ENOTDIR, EISDIR and friends: the path is a file where a directory is, or the reverse. */
 function clash(path: string, err: unknown): CloudsyncError | unknown {
@@ -184,6 +187,8 @@ export class NodeFileSystem implements SyncFileSystem {
     const tmp = join(this.tmpDir, `${randomUUID()}${TEMP_SUFFIX}`)
     const fh = await open(tmp, 'wx+')
     if (size > 0) await fh.truncate(size)
+    // Bulk bytes go around the page cache where the file system allows (direct-writes.ts).
+    const direct = size >= DIRECT_MIN_BYTES ? await openDirect(tmp) : undefined
     let done = false
     const live = () => {
       if (done) throw new CloudsyncError('INTERNAL', 'Temp file already committed or discarded')
@@ -205,10 +210,12 @@ export class NodeFileSystem implements SyncFileSystem {
     return {
       write: async (bytes, position) => {
         live()
-        for (let at = 0; at < bytes.length; ) {
-          at += (await fh.write(bytes, at, bytes.length - at, position + at)).bytesWritten
+        if (direct) {
+          unflushed += await writeAround(direct, fh, bytes, position)
+        } else {
+          await writeFully(fh, bytes, position)
+          unflushed += bytes.length
         }
-        unflushed += bytes.length
         flushBehind()
       },
       read: async (offset, length) => {
@@ -227,6 +234,7 @@ export class NodeFileSystem implements SyncFileSystem {
         await fh.sync()
         if (!(await this.#place(tmp, target, expected === 'absent', path))) return false
         done = true
+        await direct?.close()
         await fh.close()
         return toStat(await lstat(target))
       },
@@ -234,6 +242,7 @@ export class NodeFileSystem implements SyncFileSystem {
         if (done) return
         done = true
         await flushing
+        await direct?.close().catch(() => {})
         await fh.close().catch(() => {})
         await unlink(tmp).catch(() => {})
       },

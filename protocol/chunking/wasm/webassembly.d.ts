@@ -9,6 +9,8 @@ declare namespace WebAssembly {
     readonly exports: Record<string, unknown>
   }
   class Memory {
+    /** Sizes in 64 KiB pages. */
+    constructor(descriptor: { initial: number; maximum?: number })
     readonly buffer: ArrayBuffer
   }
 }
