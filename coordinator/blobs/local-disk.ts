@@ -5,17 +5,10 @@
  * name. Devices reach it through the coordinator's data-plane route (local-route.ts).
  */
 import { randomBytes } from 'node:crypto'
-import {
-  constants,
-  type FileHandle,
-  mkdir,
-  open,
-  readFile,
-  rename,
-  stat,
-  unlink,
-} from 'node:fs/promises'
+import { closeSync, fsync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { constants, type FileHandle, mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { promisify } from 'node:util'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import { assertBlobKey, assertBlobRange, assertChunkBytes } from './blob-checks.ts'
 import type {
@@ -37,6 +30,10 @@ export interface LocalDiskBlobStoreConfig extends UrlSignerConfig {
 
 /** Received chunk bodies reach the disk in writes of this size. */
 const WRITE_BATCH = 1024 * 1024
+/** Bodies up to this size (a small file's chunk) are received whole and written at once. */
+const SMALL_BLOB_BYTES = 64 * 1024
+
+const fsyncFd = promisify(fsync)
 
 /** Temp files live inside the root (same file system, so rename is atomic). */
 const TEMP_DIR = 'tmp'
@@ -64,9 +61,16 @@ export class LocalDiskBlobStore implements ServedBlobStore {
     return join(this.directory, key.slice(0, 2), key.slice(2, 4), key)
   }
 
+  /**
+   * Metadata calls here (stat; open, close and rename of a small blob) are synchronous:
+   * each is microseconds of kernel time on a local file system, while a thread-pool round
+   * trip costs two thread switches. For 4 KiB commits that was 8% of the benchmark's
+   * throughput (501-518 -> 542-554/s). What waits on the disk (fsync, large writes) stays
+   * off the event loop.
+   */
   async head(key: string): Promise<BlobHead | null> {
     try {
-      return { size: (await stat(this.pathOf(key))).size }
+      return { size: statSync(this.pathOf(key)).size }
     } catch (err) {
       if (isNotFound(err)) return null
       throw err
@@ -79,6 +83,13 @@ export class LocalDiskBlobStore implements ServedBlobStore {
   }
 
   async receive(key: string, source: AsyncIterable<Uint8Array>, size: number): Promise<void> {
+    if (size <= SMALL_BLOB_BYTES) {
+      const pieces: Uint8Array[] = []
+      await receiveChunk(key, source, size, (piece) => {
+        pieces.push(piece)
+      })
+      return this.#writeSmall(key, Buffer.concat(pieces))
+    }
     await this.#writeAtomically(key, async (file) => {
       // The socket hands over pieces of ~64 KiB; written one by one they cost a thread-pool
       // round trip each. Gathered into writes of up to 1 MiB: 16 times fewer.
@@ -175,11 +186,36 @@ export class LocalDiskBlobStore implements ServedBlobStore {
 
   async close(): Promise<void> {}
 
+  #tempPath(key: string): string {
+    return join(this.directory, TEMP_DIR, `${key}.${randomBytes(6).toString('hex')}`)
+  }
+
+  /** #writeAtomically for a small blob, its metadata calls synchronous (see head). */
+  async #writeSmall(key: string, bytes: Uint8Array): Promise<void> {
+    const target = this.pathOf(key)
+    const temp = this.#tempPath(key)
+    const fd = await this.#ensuringDir(dirname(temp), () => openSync(temp, 'wx'))
+    let open = true
+    try {
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
+      await fsyncFd(fd)
+      open = false
+      closeSync(fd)
+      await this.#ensuringDir(dirname(target), () => renameSync(temp, target))
+    } catch (err) {
+      // A descriptor number is reused once closed: never close it twice.
+      if (open) closeSync(fd)
+      try {
+        unlinkSync(temp)
+      } catch {}
+      throw err
+    }
+  }
+
   async #writeAtomically(key: string, fill: (file: FileHandle) => Promise<void>): Promise<void> {
     const target = this.pathOf(key)
-    const tempDir = join(this.directory, TEMP_DIR)
-    const temp = join(tempDir, `${key}.${randomBytes(6).toString('hex')}`)
-    const file = await this.#ensuringDir(tempDir, () => open(temp, 'wx'))
+    const temp = this.#tempPath(key)
+    const file = await this.#ensuringDir(dirname(temp), () => open(temp, 'wx'))
     try {
       await fill(file)
       await file.sync()
@@ -198,7 +234,7 @@ export class LocalDiskBlobStore implements ServedBlobStore {
    * recursive mkdir per chunk was a measurable share of every PUT); if it vanished anyway,
    * ENOENT makes it again and `op` runs once more.
    */
-  async #ensuringDir<T>(dir: string, op: () => Promise<T>): Promise<T> {
+  async #ensuringDir<T>(dir: string, op: () => T | Promise<T>): Promise<T> {
     if (this.#made.has(dir)) {
       try {
         return await op()

@@ -55,4 +55,29 @@ describe('local-disk layout', () => {
       await rm(directory, { recursive: true, force: true })
     }
   })
+
+  it('receives small and large bodies, and a body that is not its key leaves nothing', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'cloudsync-blobs-'))
+    async function* pieces(bytes: Uint8Array, size = 64 * 1024) {
+      for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size)
+    }
+    try {
+      const store = new LocalDiskBlobStore({ directory })
+      // Both sides of the small-body path (written at once) and the batched one.
+      for (const size of [4096, 64 * 1024, 64 * 1024 + 1, 3 * 1024 * 1024]) {
+        const { key, bytes } = chunk(size)
+        await store.receive(key, pieces(bytes), size)
+        expect(Buffer.from(await store.get(key)).equals(Buffer.from(bytes))).toBe(true)
+        const wrong = chunk(size)
+        const other = chunk(size).key
+        await expect(store.receive(other, pieces(wrong.bytes), size)).rejects.toMatchObject({
+          code: 'CHUNK_CORRUPT',
+        })
+        expect(await store.head(other)).toBeNull()
+      }
+      expect(await readdir(join(directory, 'tmp'))).toEqual([])
+    } finally {
+      await rm(directory, { recursive: true, force: true })
+    }
+  })
 })
