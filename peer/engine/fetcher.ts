@@ -4,8 +4,13 @@ import type { FileAssembler } from '../../protocol/pipeline/assemble.ts'
 import { releaseBytes } from '../../protocol/runtime/release-bytes.ts'
 import type { ChunkSource } from '../chunk-source.ts'
 
-/** Chunks being verified, decrypted and written at once (the thread pool has 4 threads). */
-const ACCEPTS_IN_FLIGHT = 4
+/**
+ * Chunks being verified, decrypted and written at once: one decrypting while the other's
+ * write completes. Direct writes (peer/adapters/direct-writes.ts) finish in a few ms, so
+ * more would only hold more chunk buffers (bench:sync, B's peak RSS: 274-291 MB with 2,
+ * 279-305 with 4, at the same speed).
+ */
+const ACCEPTS_IN_FLIGHT = 2
 
 /** Bytes and chunks each source delivered, for `status` and the tests' assertions. */
 export type SourceCounters = Record<string, { chunks: number; bytes: number; failures: number }>
