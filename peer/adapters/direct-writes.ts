@@ -42,8 +42,33 @@ class StagingSlices {
 let staging: StagingSlices | undefined
 
 /**
+ * Positional writes into a file open twice, `buffered` and `direct` (see writeAround).
+ * Should the file system accept O_DIRECT but refuse its writes (a stricter alignment), the
+ * file goes through the page cache from that write on. Answers how many bytes each write
+ * left in the page cache (to be flushed).
+ */
+export function aroundPageCache(
+  buffered: FileHandle,
+  direct: FileHandle | undefined,
+): (bytes: Uint8Array, position: number) => Promise<number> {
+  let refused = direct === undefined
+  return async (bytes, position) => {
+    if (!refused) {
+      try {
+        return await writeAround(direct!, buffered, bytes, position)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err
+        refused = true
+      }
+    }
+    await writeFully(buffered, bytes, position)
+    return bytes.length
+  }
+}
+
+/**
  * Opens `path` (an existing file) a second time, for direct writes; undefined where the
- * platform or the file system has no direct I/O (macOS, tmpfs): write as usual there.
+ * platform or the file system has no direct I/O (macOS, some FUSE): write as usual there.
  */
 export async function openDirect(path: string): Promise<FileHandle | undefined> {
   if (constants.O_DIRECT === undefined) return undefined
@@ -55,7 +80,7 @@ export async function openDirect(path: string): Promise<FileHandle | undefined> 
 }
 
 /** Writes all of `bytes` at `position` (a positional write may write less than asked). */
-export async function writeFully(
+async function writeFully(
   fh: FileHandle,
   bytes: Uint8Array,
   position: number,

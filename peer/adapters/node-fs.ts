@@ -24,7 +24,7 @@ import {
   sameStat,
   type TempFile,
 } from '../ports/file-system.ts'
-import { openDirect, writeAround, writeFully } from './direct-writes.ts'
+import { aroundPageCache, openDirect } from './direct-writes.ts'
 
 export interface NodeFileSystemOptions {
   /** The synced folder; must exist. */
@@ -189,6 +189,7 @@ export class NodeFileSystem implements SyncFileSystem {
     if (size > 0) await fh.truncate(size)
     // Bulk bytes go around the page cache where the file system allows (direct-writes.ts).
     const direct = size >= DIRECT_MIN_BYTES ? await openDirect(tmp) : undefined
+    const writeBytes = aroundPageCache(fh, direct)
     let done = false
     const live = () => {
       if (done) throw new CloudsyncError('INTERNAL', 'Temp file already committed or discarded')
@@ -210,12 +211,7 @@ export class NodeFileSystem implements SyncFileSystem {
     return {
       write: async (bytes, position) => {
         live()
-        if (direct) {
-          unflushed += await writeAround(direct, fh, bytes, position)
-        } else {
-          await writeFully(fh, bytes, position)
-          unflushed += bytes.length
-        }
+        unflushed += await writeBytes(bytes, position)
         flushBehind()
       },
       read: async (offset, length) => {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
+import { type FileHandle, mkdtemp, open, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { openDirect, writeAround } from '../direct-writes.ts'
+import { aroundPageCache, openDirect, writeAround } from '../direct-writes.ts'
 
 const dirs: string[] = []
 afterEach(async () => {
@@ -53,5 +53,34 @@ describe('writeAround', () => {
     // Only the pieces' unaligned ends went through the page cache: a few blocks' worth.
     expect(cached).toBeGreaterThan(0)
     expect(cached).toBeLessThan(12 * 4096)
+  })
+
+  it('falls back to the page cache for good when the file system refuses a direct write', async () => {
+    const { path, buffered } = await fileIn(tmpdir(), size)
+    // A file system that opens O_DIRECT and then refuses its writes: none is at hand, so a
+    // handle that answers every write as such a kernel would.
+    let refusals = 0
+    const refusing = {
+      write: async () => {
+        refusals++
+        throw Object.assign(new Error('EINVAL: invalid argument, write'), { code: 'EINVAL' })
+      },
+    } as unknown as FileHandle
+    const write = aroundPageCache(buffered, refusing)
+    const expected = Buffer.alloc(size)
+    let cached = 0
+    let refusingWrites = 0
+    for (const { position, bytes } of pieces(size)) {
+      bytes.copy(expected, position)
+      const before = refusals
+      cached += await write(bytes, position)
+      if (refusals > before) refusingWrites++
+    }
+    await buffered.close()
+    expect((await readFile(path)).equals(expected)).toBe(true)
+    expect(cached).toBe(size)
+    // Only the first write that had whole blocks tried the direct handle.
+    expect(refusals).toBeGreaterThan(0)
+    expect(refusingWrites).toBe(1)
   })
 })
