@@ -50,6 +50,9 @@ export interface Config {
   uploadSessionTtlMs: number
   /** Lifetime of presigned chunk URLs. */
   presignTtlSeconds: number
+  /** How often each device WebSocket is pinged; one that has not answered the previous ping
+   * is dropped (its device goes offline). */
+  wsPingMs: number
   /** How long a credential's device is remembered per instance (unlinking still stops it at
    * once: the revocation is published to every instance); 0 = look it up on every request. */
   credentialCacheMs: number
@@ -151,6 +154,7 @@ export function loadConfig(env: Env = {}, defaults: Partial<Config> = {}): Confi
     uploadSessionTtlMs: int('UPLOAD_SESSION_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600) * 1000,
     presignTtlSeconds: int('PRESIGN_TTL_SECONDS', 3600, 10, 7 * 24 * 3600),
     credentialCacheMs: int('CREDENTIAL_CACHE_MS', 5_000, 0, 60_000),
+    wsPingMs: int('WS_PING_SECONDS', 30, 1, 3600) * 1000,
     linkTokenTtlMs: int('LINK_TOKEN_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600) * 1000,
     gcGraceMs: int('GC_GRACE_SECONDS', 24 * 3600, 0, 365 * 24 * 3600) * 1000,
     gcIntervalMs:

@@ -95,7 +95,25 @@ export const websocketRoutes: FastifyPluginAsyncTypebox = async (app) => {
       })
     })
 
+    // A device that vanished without closing (power cut, network gone) leaves a half-open
+    // socket that would keep it online and receive pushes forever: each ping must be
+    // answered before the next.
+    let answered = true
+    socket.on('pong', () => {
+      answered = true
+    })
+    const keepalive = setInterval(() => {
+      if (!answered) {
+        request.log.info({ deviceId: device.deviceId }, 'websocket unanswered ping; dropping')
+        return socket.terminate()
+      }
+      answered = false
+      socket.ping()
+    }, app.config.wsPingMs)
+    keepalive.unref()
+
     socket.on('close', () => {
+      clearInterval(keepalive)
       void watching.then((stop) => stop())
       void app.presence.closed(device)
     })
