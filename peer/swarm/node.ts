@@ -11,6 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { CHUNK_PROTOCOL, MiB } from '../../protocol/constants.ts'
 import { type ChunkService, type ChunkServiceInit, chunkService } from './chunk-service.ts'
+import { noiseCrypto } from './noise-crypto.ts'
 import type { OpenChunkStream, SwarmPeer } from './swarm-source.ts'
 
 /** The device's libp2p node: TCP, noise, yamux, identify, the chunk service, optional mDNS. */
@@ -46,7 +47,7 @@ export async function createSwarmNode(init: SwarmNodeInit): Promise<SwarmNode> {
     privateKey: init.privateKey,
     addresses: { listen: init.listen },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
     streamMuxers: [
       yamux({
         streamOptions: { maxStreamWindowSize: init.maxStreamWindowSize ?? DEFAULT_STREAM_WINDOW },
