@@ -80,11 +80,7 @@ export async function openDirect(path: string): Promise<FileHandle | undefined> 
 }
 
 /** Writes all of `bytes` at `position` (a positional write may write less than asked). */
-async function writeFully(
-  fh: FileHandle,
-  bytes: Uint8Array,
-  position: number,
-): Promise<void> {
+async function writeFully(fh: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
   for (let at = 0; at < bytes.length; ) {
     at += (await fh.write(bytes, at, bytes.length - at, position + at)).bytesWritten
   }
