@@ -21,7 +21,7 @@ import { postgresReachable } from '../store/test/pg-harness.ts'
 import { redisReachable } from '../test/process-harness.ts'
 import { closeClient } from './client.ts'
 import { type Plan, startEmbedded, startPostgres, type Target, useRunning } from './targets.ts'
-import { measureCommits, measurePush, measureReads } from './workloads.ts'
+import { measureCommits, measureHttpFloor, measurePush, measureReads } from './workloads.ts'
 
 const { values: opts } = parseArgs({
   options: {
@@ -55,6 +55,8 @@ interface Row {
   push_p99_ms: number
   push_samples: number
   idle_sockets: number
+  /** `GET /healthz` per second, same concurrency, same instances (measureHttpFloor). */
+  http_floor_per_s: number
 }
 
 async function measure(target: Target): Promise<Row> {
@@ -64,8 +66,13 @@ async function measure(target: Target): Promise<Row> {
     concurrency,
   })
   log(`${target.backend}: ${target.instances.length} instance(s) ${target.instances.join(' ')}`)
+  const floor = await measureHttpFloor(target.instances, { ...limits(1_000_000), ms: 3000 })
+  log(`  yardstick: GET /healthz at ${floor.perSecond.toFixed(0)}/s`)
   const commits = await measureCommits(target.instances, target.committers, limits(num('commits')))
-  log(`  commits: ${commits.done} at ${commits.perSecond.toFixed(0)}/s`)
+  log(
+    `  commits: ${commits.done} at ${commits.perSecond.toFixed(0)}/s ` +
+      `(${(commits.perSecond / floor.perSecond).toFixed(3)} of the yardstick)`,
+  )
   const reads = await measureReads(target.instances, target.committers, limits(num('reads')))
   log(`  changes reads: ${reads.done} at ${reads.perSecond.toFixed(0)}/s`)
   // Pushes at a modest pace (4 commits in flight): latency, not throughput, is the figure.
@@ -84,6 +91,7 @@ async function measure(target: Target): Promise<Row> {
     push_p99_ms: push.p99,
     push_samples: push.samples,
     idle_sockets: push.sockets,
+    http_floor_per_s: Math.round(floor.perSecond),
   }
 }
 
@@ -106,6 +114,7 @@ function table(rows: Row[]): string {
     'push p99',
     'samples',
     'idle sockets',
+    'healthz/s',
   ]
   const body = rows.map((r) => [
     r.backend,
@@ -116,6 +125,7 @@ function table(rows: Row[]): string {
     `${r.push_p99_ms} ms`,
     String(r.push_samples),
     String(r.idle_sockets),
+    String(r.http_floor_per_s),
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)))
   return [head, ...body]
@@ -152,7 +162,16 @@ async function main(): Promise<void> {
   process.stdout.write(`${table(rows)}\n`)
   if (opts.json && rows.length > 0) {
     const { backend, commits_per_s, changes_reads_per_s, push_p50_ms, push_p99_ms } = rows[0]!
-    const figures = { backend, commits_per_s, changes_reads_per_s, push_p50_ms, push_p99_ms }
+    const { http_floor_per_s } = rows[0]!
+    const figures = {
+      backend,
+      commits_per_s,
+      changes_reads_per_s,
+      push_p50_ms,
+      push_p99_ms,
+      http_floor_per_s,
+      commits_per_floor: Number((commits_per_s / http_floor_per_s).toFixed(3)),
+    }
     process.stdout.write(`${JSON.stringify(figures)}\n`)
   }
 }

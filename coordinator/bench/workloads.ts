@@ -12,6 +12,22 @@ export interface Limits {
   concurrency: number
 }
 
+/**
+ * The run's yardstick: `GET /healthz` (no auth, no store) at the same concurrency over the
+ * same instances: what this machine's HTTP stack manages at this hour. A commit is three
+ * requests with the database and the blob store behind them; this machine's absolute
+ * figures drift by a fifth from hour to hour, and the ratio of the two much less.
+ */
+export async function measureHttpFloor(
+  instances: string[],
+  limits: Limits,
+): Promise<{ perSecond: number; done: number }> {
+  const run = await runFor(limits.count, limits.ms, limits.concurrency, async (i) => {
+    expectStatus(await call(`${instances[i % instances.length]}/healthz`, 'GET'), 200, 'healthz')
+  })
+  return { perSecond: (run.done / run.elapsedMs) * 1000, done: run.done }
+}
+
 /** init + PUT + complete of fresh 4 KiB single-chunk files, spread over the devices and
  * instances (all three steps of one commit on one instance: its blob store). */
 export async function measureCommits(
