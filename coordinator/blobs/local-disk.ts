@@ -5,8 +5,17 @@
  * name. Devices reach it through the coordinator's data-plane route (local-route.ts).
  */
 import { randomBytes } from 'node:crypto'
-import { closeSync, fsync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
-import { constants, type FileHandle, mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
+import {
+  closeSync,
+  fsync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  write,
+  writeSync,
+} from 'node:fs'
+import { constants, type FileHandle, mkdir, open, readFile, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { CloudsyncError } from '../../protocol/errors.ts'
@@ -34,6 +43,14 @@ const WRITE_BATCH = 1024 * 1024
 const SMALL_BLOB_BYTES = 64 * 1024
 
 const fsyncFd = promisify(fsync)
+const writeFd = promisify(write)
+
+/** Writes all of `bytes` at the descriptor's position, off the event loop. */
+async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length; ) {
+    at += (await writeFd(fd, bytes, at, bytes.length - at, null)).bytesWritten
+  }
+}
 
 /** Temp files live inside the root (same file system, so rename is atomic). */
 const TEMP_DIR = 'tmp'
@@ -62,7 +79,7 @@ export class LocalDiskBlobStore implements ServedBlobStore {
   }
 
   /**
-   * Metadata calls here (stat; open, close and rename of a small blob) are synchronous:
+   * Metadata calls here (stat; a blob's open, close and rename) are synchronous:
    * each is microseconds of kernel time on a local file system, while a thread-pool round
    * trip costs two thread switches. For 4 KiB commits that was 8% of the benchmark's
    * throughput (501-518 -> 542-554/s). What waits on the disk (fsync, large writes) stays
@@ -79,7 +96,7 @@ export class LocalDiskBlobStore implements ServedBlobStore {
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
     assertChunkBytes(key, bytes)
-    await this.#writeAtomically(key, (file) => file.writeFile(bytes))
+    await this.#writeAtomically(key, (fd) => writeAll(fd, bytes))
   }
 
   async receive(key: string, source: AsyncIterable<Uint8Array>, size: number): Promise<void> {
@@ -88,15 +105,18 @@ export class LocalDiskBlobStore implements ServedBlobStore {
       await receiveChunk(key, source, size, (piece) => {
         pieces.push(piece)
       })
-      return this.#writeSmall(key, Buffer.concat(pieces))
+      const bytes = Buffer.concat(pieces)
+      return this.#writeAtomically(key, (fd) => {
+        for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
+      })
     }
-    await this.#writeAtomically(key, async (file) => {
+    await this.#writeAtomically(key, async (fd) => {
       // The socket hands over pieces of ~64 KiB; written one by one they cost a thread-pool
       // round trip each. Gathered into writes of up to 1 MiB: 16 times fewer.
       const batch = Buffer.allocUnsafe(Math.min(size, WRITE_BATCH))
       let filled = 0
       const flush = async () => {
-        if (filled > 0) await file.write(batch, 0, filled)
+        if (filled > 0) await writeAll(fd, batch.subarray(0, filled))
         filled = 0
       }
       await receiveChunk(key, source, size, async (piece) => {
@@ -186,21 +206,22 @@ export class LocalDiskBlobStore implements ServedBlobStore {
 
   async close(): Promise<void> {}
 
-  #tempPath(key: string): string {
-    return join(this.directory, TEMP_DIR, `${key}.${randomBytes(6).toString('hex')}`)
-  }
-
-  /** #writeAtomically for a small blob, its metadata calls synchronous (see head). */
-  async #writeSmall(key: string, bytes: Uint8Array): Promise<void> {
+  /**
+   * Writes a blob atomically (temp file, fsync, rename): a crash never leaves a partial blob
+   * under its real name. The metadata calls are synchronous (see head); the fsync, and
+   * whatever `fill` awaits, are not.
+   */
+  async #writeAtomically(key: string, fill: (fd: number) => void | Promise<void>): Promise<void> {
     const target = this.pathOf(key)
-    const temp = this.#tempPath(key)
+    const temp = join(this.directory, TEMP_DIR, `${key}.${randomBytes(6).toString('hex')}`)
     const fd = await this.#ensuringDir(dirname(temp), () => openSync(temp, 'wx'))
     let open = true
     try {
-      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
+      await fill(fd)
       await fsyncFd(fd)
       open = false
       closeSync(fd)
+      // Same content under the same name: concurrent writers of one chunk both win.
       await this.#ensuringDir(dirname(target), () => renameSync(temp, target))
     } catch (err) {
       // A descriptor number is reused once closed: never close it twice.
@@ -208,23 +229,6 @@ export class LocalDiskBlobStore implements ServedBlobStore {
       try {
         unlinkSync(temp)
       } catch {}
-      throw err
-    }
-  }
-
-  async #writeAtomically(key: string, fill: (file: FileHandle) => Promise<void>): Promise<void> {
-    const target = this.pathOf(key)
-    const temp = this.#tempPath(key)
-    const file = await this.#ensuringDir(dirname(temp), () => open(temp, 'wx'))
-    try {
-      await fill(file)
-      await file.sync()
-      await file.close()
-      // Same content under the same name: concurrent writers of one chunk both win.
-      await this.#ensuringDir(dirname(target), () => rename(temp, target))
-    } catch (err) {
-      await file.close().catch(() => {})
-      await unlink(temp).catch(() => {})
       throw err
     }
   }
