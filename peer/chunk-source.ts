@@ -8,9 +8,10 @@ import { CloudsyncError, isCloudsyncError } from '../protocol/errors.ts'
  * The contract every implementation keeps: bytes handed out have been verified against
  * their id (`verifyChunkId`), so wrong bytes surface as a CHUNK_CORRUPT error, never as
  * data; and they are the caller's, held by no one else (a source that caches hands out a
- * copy), so the caller may release them (releaseBytes) when done. Failures are CloudsyncError with a code the caller can branch on: NOT_FOUND (this
- * source does not have it), FORBIDDEN (refused), BUSY (overloaded, timed out or
- * unreachable: try elsewhere or later), CHUNK_CORRUPT (bytes did not match the id).
+ * copy), so the caller may release them (releaseBytes) when done. Failures are
+ * CloudsyncError with a code the caller can branch on: NOT_FOUND (this source does not
+ * have it), FORBIDDEN (refused), BUSY (overloaded, timed out or unreachable: try elsewhere
+ * or later), CHUNK_CORRUPT (bytes did not match the id).
  */
 export interface ChunkSource {
   /** For counters and logs: `swarm`, `cloud`, `local`. */

@@ -161,8 +161,14 @@ async function main(): Promise<void> {
   closeClient()
   process.stdout.write(`${table(rows)}\n`)
   if (opts.json && rows.length > 0) {
-    const { backend, commits_per_s, changes_reads_per_s, push_p50_ms, push_p99_ms } = rows[0]!
-    const { http_floor_per_s } = rows[0]!
+    const {
+      backend,
+      commits_per_s,
+      changes_reads_per_s,
+      push_p50_ms,
+      push_p99_ms,
+      http_floor_per_s,
+    } = rows[0]!
     const figures = {
       backend,
       commits_per_s,
