@@ -7,8 +7,8 @@ import type { ChunkSource } from '../chunk-source.ts'
 /**
  * Chunks being verified, decrypted and written at once: one decrypting while the other's
  * write completes. Direct writes (peer/adapters/direct-writes.ts) finish in a few ms, so
- * more would only hold more chunk buffers (bench:sync, B's peak RSS: 274-291 MB with 2,
- * 279-305 with 4, at the same speed).
+ * more would only hold more chunk buffers (bench:sync: the same speed with 2; B's peaks
+ * 274-291 MB, against 279-305 with 4 in earlier runs, not interleaved).
  */
 const ACCEPTS_IN_FLIGHT = 2
 
