@@ -3,10 +3,18 @@
  * cloud PUT and a LAN peer prefetching the same upload ask for the same chunks at about
  * the same time, and share one read and one encryption. Convergent encryption makes the
  * bytes for an id the same whoever asks, so an entry is never stale.
+ *
+ * Over budget, what a second caller already took goes first, oldest first: each chunk is
+ * wanted once by the cloud PUT and once per pulling peer, so a taken entry has most likely
+ * served its purpose, while an untaken one is still awaited. (Least-recently-used did the
+ * opposite: a hit made the spent entry the newest, so the awaited ones went first.)
  */
 export class RecentCiphertexts {
   readonly #budget: number
-  readonly #entries = new Map<string, { bytes: number; ciphertext: Promise<Uint8Array> }>()
+  readonly #entries = new Map<
+    string,
+    { bytes: number; ciphertext: Promise<Uint8Array>; taken: boolean }
+  >()
   readonly #onHit: () => void
   #bytes = 0
 
@@ -28,22 +36,27 @@ export class RecentCiphertexts {
     const entry = this.#entries.get(id)
     if (entry) {
       this.#onHit()
-      // Most recently used last: the next eviction spares it.
-      this.#entries.delete(id)
-      this.#entries.set(id, entry)
+      entry.taken = true
       return entry.ciphertext
     }
     if (!keep || bytes > this.#budget) return make()
     const ciphertext = make()
-    this.#entries.set(id, { bytes, ciphertext })
+    this.#entries.set(id, { bytes, ciphertext, taken: false })
     this.#bytes += bytes
     // A failed read or encryption is not remembered: the next caller tries afresh.
     ciphertext.catch(() => this.#forget(id, ciphertext))
-    for (const [oldest] of this.#entries) {
-      if (this.#bytes <= this.#budget) break
-      this.#forget(oldest)
+    for (const taken of [true, false]) {
+      for (const [oldest, entry] of this.#entries) {
+        if (this.#bytes <= this.#budget) return ciphertext
+        if (entry.taken === taken) this.#forget(oldest)
+      }
     }
     return ciphertext
+  }
+
+  /** Whether `id` is here or being made: its ciphertext would be shared with whoever asked. */
+  has(id: string): boolean {
+    return this.#entries.has(id)
   }
 
   /** Drops everything (no upload left to share with): an idle daemon keeps none of it. */

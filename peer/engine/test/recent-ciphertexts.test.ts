@@ -18,7 +18,7 @@ describe('RecentCiphertexts: one encryption shared by the cloud upload and a pee
     expect({ made, hits }).toEqual({ made: 1, hits: 2 })
   })
 
-  it('evicts the least recently used beyond its budget, and keeps nothing when told not to', async () => {
+  it('evicts, beyond its budget, what someone already took before what nobody has yet', async () => {
     const recent = new RecentCiphertexts(25)
     const made: string[] = []
     const make = (id: string) => async () => {
@@ -27,13 +27,31 @@ describe('RecentCiphertexts: one encryption shared by the cloud upload and a pee
     }
     await recent.get('a', 10, make('a'))
     await recent.get('b', 10, make('b'))
-    await recent.get('a', 10, make('a')) // a is now the most recent
-    await recent.get('c', 10, make('c')) // over budget: b goes
+    await recent.get('a', 10, make('a')) // a has served its second caller
+    await recent.get('c', 10, make('c')) // over budget: a goes, not b, though b is older
+    await recent.get('b', 10, make('b'))
+    await recent.get('d', 10, make('d')) // b was taken too, and is older than c
+    await recent.get('c', 10, make('c'))
+    await recent.get('e', 10, make('e')) // c, taken, goes before d
+    await recent.get('d', 10, make('d'))
+    expect(made).toEqual(['a', 'b', 'c', 'd', 'e'])
+  })
+
+  it('evicts the oldest when nobody took anything, and keeps nothing when told not to', async () => {
+    const recent = new RecentCiphertexts(25)
+    const made: string[] = []
+    const make = (id: string) => async () => {
+      made.push(id)
+      return bytes(10)
+    }
     await recent.get('a', 10, make('a'))
     await recent.get('b', 10, make('b'))
+    await recent.get('c', 10, make('c')) // over budget: a goes
+    await recent.get('b', 10, make('b'))
+    await recent.get('a', 10, make('a'))
     await recent.get('d', 10, make('d'), false)
     await recent.get('d', 10, make('d'))
-    expect(made).toEqual(['a', 'b', 'c', 'b', 'd', 'd'])
+    expect(made).toEqual(['a', 'b', 'c', 'a', 'd', 'd'])
   })
 
   it('keeps nothing once cleared', async () => {
