@@ -4,6 +4,7 @@ import { possessionResponse } from '../../protocol/crypto/possession.ts'
 import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
+import { releaseBytes } from '../../protocol/runtime/release-bytes.ts'
 import type {
   Challenge,
   ChunkUpload,
@@ -250,8 +251,9 @@ export class Uploader {
       const worker = async () => {
         for (let upload = queue.shift(); upload && !stop.aborted; upload = queue.shift()) {
           await this.#pace?.beforeUpload(path, upload.index, stop)
-          const ciphertext = await this.#ciphertextAt(handle, path, file, upload.index)
+          const { ciphertext, owned } = await this.#ciphertextAt(handle, path, file, upload.index)
           await retry(() => api.putChunk(upload, ciphertext, stop))
+          if (owned) releaseBytes(ciphertext)
           const same = indexesOf.get(file.manifest.chunks[upload.index]!.id) ?? [upload.index]
           for (const i of same) index.ackChunk(sessionId, i)
           this.counters.chunksSent++
@@ -281,12 +283,12 @@ export class Uploader {
    * Chunk `index`'s ciphertext: re-read and re-encrypted, checked to be still the chunk the
    * manifest names, unless a peer's request for it just did that.
    */
-  #ciphertextAt(
+  async #ciphertextAt(
     handle: ReadHandle,
     path: string,
     file: EncodedFile,
     index: number,
-  ): Promise<Uint8Array> {
+  ): Promise<{ ciphertext: Uint8Array; owned: boolean }> {
     const chunk = file.manifest.chunks[index]
     if (!chunk) {
       throw new CloudsyncError(
@@ -294,13 +296,17 @@ export class Uploader {
         `Coordinator asked for chunk ${index}, which does not exist`,
       )
     }
-    // Kept only while a peer pulls this file: a lone upload keeps nothing.
-    return this.#recent.get(
+    // Kept only while a peer pulls this file: a lone upload keeps nothing, and its
+    // ciphertext is the caller's alone (to release once sent).
+    const keep = this.#pace?.pulling(path) ?? false
+    const owned = !keep && !this.#recent.has(chunk.id)
+    const ciphertext = await this.#recent.get(
       chunk.id,
       this.#ciphertextBytes(file, index),
       () => this.#encrypt(handle, path, file, index),
-      this.#pace?.pulling(path) ?? false,
+      keep,
     )
+    return { ciphertext, owned }
   }
 
   #ciphertextBytes(file: EncodedFile, index: number): number {
@@ -316,6 +322,7 @@ export class Uploader {
     const chunk = file.manifest.chunks[index]!
     const plaintext = await handle.readRange(chunk.offset, chunk.size)
     const ciphertext = reencryptChunk(this.#deps.secret, plaintext, file.plainHashes[index]!)
+    releaseBytes(plaintext)
     if (!ciphertext) throw new FileChangedError(`${path} changed during its upload`)
     return ciphertext
   }
@@ -336,7 +343,7 @@ export class Uploader {
         throw new FileChangedError(`${path} changed before its upload`)
       const proofs = []
       for (const { index, nonce, offset, length } of challenges) {
-        const ciphertext = await this.#ciphertextAt(handle, path, file, index)
+        const { ciphertext } = await this.#ciphertextAt(handle, path, file, index)
         proofs.push({ index, response: possessionResponse(nonce, ciphertext, offset, length) })
       }
       return { proofs }

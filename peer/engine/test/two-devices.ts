@@ -32,6 +32,8 @@ export interface DeviceOptions {
   swarm?: boolean
   /** Slows each chunk PUT, so an upload stays in flight long enough to be seen. */
   putDelayMs?: number
+  /** Collects every ciphertext the devices PUT, as handed to the coordinator client. */
+  putBodies?: Uint8Array[]
   /** Uploads of these paths are refused at init, as a coordinator would refuse bad input. */
   refuseUploads?: (path: string) => boolean
 }
@@ -50,13 +52,15 @@ export async function devicesOf(
     const pipeline = new ChunkPipeline({ secret: account.secret, workers: 0 })
     const delay = options.putDelayMs ?? 0
     const refuse = options.refuseUploads
+    const bodies = options.putBodies
     // A Proxy, not a prototype: the client's #private members need the real instance as `this`.
     const api: typeof realApi =
-      delay || refuse
+      delay || refuse || bodies
         ? new Proxy(realApi, {
             get(target, prop) {
-              if (prop === 'putChunk' && delay) {
+              if (prop === 'putChunk' && (delay || bodies)) {
                 return async (...args: Parameters<typeof realApi.putChunk>) => {
+                  bodies?.push(args[1])
                   await new Promise((r) => setTimeout(r, delay))
                   return target.putChunk(...args)
                 }
