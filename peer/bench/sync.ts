@@ -194,6 +194,7 @@ async function main() {
   // The status file is rewritten every second: wait for the one after the transfer.
   await sleep(1_100)
   const after = await readStatus(dirB)
+  const settled = { a: procMemMb(a.pid), b: procMemMb(b.pid) }
   const delta = (source: string) =>
     (after?.sources[source]?.bytes ?? 0) - (before?.sources[source]?.bytes ?? 0)
   const sourceNames = Object.keys(after?.sources ?? {})
@@ -234,6 +235,7 @@ async function main() {
       ],
       ['peak RSS during transfer A / B', `${fmt(rssA)} / ${fmt(rssB)} MB (bar <= 300)`],
       ['VmHWM since start A / B', `${fmt(hwm.a ?? 0)} / ${fmt(hwm.b ?? 0)} MB`],
+      ['RSS A / B once done', `${fmt(settled.a ?? 0)} / ${fmt(settled.b ?? 0)} MB`],
     ],
     figures,
     json,
