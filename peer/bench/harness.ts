@@ -144,7 +144,11 @@ export class Workspace {
 
   /** Starts a long-running cloudsync command; stderr goes to `log` (a file path) if given. */
   spawn(args: string[], options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}) {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], {
+    // BENCH_DAEMON_NODE_ARGS: extra Node/V8 flags for the sync daemons, to measure a flag
+    // (say `--max-semi-space-size=8`) without changing the launcher.
+    const daemonArgs = args[0] === 'sync' ? (process.env.BENCH_DAEMON_NODE_ARGS ?? '') : ''
+    const nodeArgs = [...daemonArgs.split(' ').filter(Boolean), ...(options.nodeArgs ?? [])]
+    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...options.env },
     })
