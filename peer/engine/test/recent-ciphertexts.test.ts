@@ -3,6 +3,16 @@ import { RecentCiphertexts } from '../recent-ciphertexts.ts'
 
 const bytes = (n: number) => new Uint8Array(n)
 
+/** `make(id)` makes a 10-byte ciphertext and notes `id` in `made`. */
+function recordingMaker() {
+  const made: string[] = []
+  const make = (id: string) => async () => {
+    made.push(id)
+    return bytes(10)
+  }
+  return { made, make }
+}
+
 describe('RecentCiphertexts: one encryption shared by the cloud upload and a peer', () => {
   it('makes a chunk once for callers that ask while it is made or kept', async () => {
     let hits = 0
@@ -20,11 +30,7 @@ describe('RecentCiphertexts: one encryption shared by the cloud upload and a pee
 
   it('evicts, beyond its budget, what someone already took before what nobody has yet', async () => {
     const recent = new RecentCiphertexts(25)
-    const made: string[] = []
-    const make = (id: string) => async () => {
-      made.push(id)
-      return bytes(10)
-    }
+    const { made, make } = recordingMaker()
     await recent.get('a', 10, make('a'))
     await recent.get('b', 10, make('b'))
     await recent.get('a', 10, make('a')) // a has served its second caller
@@ -39,11 +45,7 @@ describe('RecentCiphertexts: one encryption shared by the cloud upload and a pee
 
   it('evicts the oldest when nobody took anything, and keeps nothing when told not to', async () => {
     const recent = new RecentCiphertexts(25)
-    const made: string[] = []
-    const make = (id: string) => async () => {
-      made.push(id)
-      return bytes(10)
-    }
+    const { made, make } = recordingMaker()
     await recent.get('a', 10, make('a'))
     await recent.get('b', 10, make('b'))
     await recent.get('c', 10, make('c')) // over budget: a goes
