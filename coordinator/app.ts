@@ -39,6 +39,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     bodyLimit: config.limits.bodyLimit,
     // Devices retry on a dropped connection; a hung one must not hold a socket for ever.
     requestTimeout: 120_000,
+    // Opening the embedded database and applying migrations is WebAssembly on this thread:
+    // several instances starting at once on a busy machine took longer than Fastify's
+    // default 10 s per plugin, and a coordinator that was merely slow refused to start.
+    pluginTimeout: 60_000,
   }).withTypeProvider<TypeBoxTypeProvider>()
   // TypeBox checks requests instead of Fastify's default Ajv, which would strip unknown
   // fields silently (removeAdditional) and coerce body types for every part ("350" -> 350,
