@@ -253,12 +253,13 @@ export class Uploader {
           await this.#pace?.beforeUpload(path, upload.index, stop)
           const { ciphertext, owned } = await this.#ciphertextAt(handle, path, file, upload.index)
           await retry(() => api.putChunk(upload, ciphertext, stop))
-          if (owned) releaseBytes(ciphertext)
           const same = indexesOf.get(file.manifest.chunks[upload.index]!.id) ?? [upload.index]
           for (const i of same) index.ackChunk(sessionId, i)
           this.counters.chunksSent++
           this.counters.bytesSent += ciphertext.length
           this.#deps.progress?.sent((ciphertext.length - GCM_TAG_BYTES) * same.length)
+          // Last: a released buffer has length 0.
+          if (owned) releaseBytes(ciphertext)
         }
       }
       const workers = Math.min(this.#deps.concurrency ?? 4, uploads.length)
