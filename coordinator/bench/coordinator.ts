@@ -161,22 +161,11 @@ async function main(): Promise<void> {
   closeClient()
   process.stdout.write(`${table(rows)}\n`)
   if (opts.json && rows.length > 0) {
-    const {
-      backend,
-      commits_per_s,
-      changes_reads_per_s,
-      push_p50_ms,
-      push_p99_ms,
-      http_floor_per_s,
-    } = rows[0]!
+    // The JSON line is the table's row without its bookkeeping columns, plus the ratio.
+    const { instances: _, push_samples: __, idle_sockets: ___, ...row } = rows[0]!
     const figures = {
-      backend,
-      commits_per_s,
-      changes_reads_per_s,
-      push_p50_ms,
-      push_p99_ms,
-      http_floor_per_s,
-      commits_per_floor: Number((commits_per_s / http_floor_per_s).toFixed(3)),
+      ...row,
+      commits_per_floor: Number((row.commits_per_s / row.http_floor_per_s).toFixed(3)),
     }
     process.stdout.write(`${JSON.stringify(figures)}\n`)
   }
