@@ -1,9 +1,13 @@
 /**
- * Gives a chunk-sized buffer's memory back now, not at V8's next major collection. A
- * buffer's bytes live outside the JavaScript heap, and V8 starts a full mark of the heap
- * each time some 64 MB of them have been allocated since the last one: a daemon receiving
- * 1 GiB ran about 120 of those, a third of its CPU time. Detaching the buffer (transferring
- * its contents to nothing) frees them at once and leaves the collector nothing to count.
+ * Gives a buffer's memory back now, not at V8's next major collection. A buffer's bytes
+ * live outside the JavaScript heap, and V8 (and protocol/runtime/buffer-collector.ts)
+ * start a full mark of the heap each time enough of them have been allocated since the
+ * last one: a daemon receiving 1 GiB ran about 120 of those, a third of its CPU time.
+ * Detaching the buffer (transferring its contents to nothing) frees them at once and
+ * leaves the collector nothing to count.
+ *
+ * Size is no exception: the 64 KiB slices a cipher hands back count toward that trigger
+ * like chunk-sized buffers do, and there are as many bytes of them as of chunks.
  *
  * Only for buffers the caller owns whole: a view into a larger or shared buffer (Node's
  * pool of small buffers, say) is left alone, as is one that cannot be detached. After
@@ -13,13 +17,9 @@ export function releaseBytes(bytes: Uint8Array): void {
   const { buffer } = bytes
   if (!(buffer instanceof ArrayBuffer) || buffer.detached) return
   if (bytes.byteOffset !== 0 || bytes.byteLength !== buffer.byteLength) return
-  if (buffer.byteLength < RELEASE_MIN_BYTES) return
   try {
     buffer.transfer(0)
   } catch {
     // Not detachable (owned by the runtime): the collector will take it.
   }
 }
-
-/** Smaller buffers come from malloc's arenas and die young; only chunk-sized ones matter. */
-const RELEASE_MIN_BYTES = 256 * 1024
