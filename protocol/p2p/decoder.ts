@@ -132,7 +132,10 @@ export class FrameDecoder {
       throw protocolError(`${kind} frame where the body of chunk ${this.#owedBody.id} was due`)
     }
     this.#kind = kind
-    this.#payload = new Uint8Array(length)
+    // Unfilled, and not from Node's pool: every byte is written before the frame is
+    // handed out, and a body (a chunk, megabytes) is released whole by its taker.
+    const unfilled = Buffer.allocUnsafeSlow(length)
+    this.#payload = new Uint8Array(unfilled.buffer, unfilled.byteOffset, length)
     this.#filled = 0
   }
 
