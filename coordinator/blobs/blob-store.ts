@@ -81,7 +81,8 @@ export interface ServedBlobStore extends BlobStore {
   /**
    * Stores a streamed body without buffering it, verifying its size and hash on the way:
    * TOO_LARGE past `size` bytes, CHUNK_CORRUPT when short or when the hash is not the key;
-   * on any error nothing is stored.
+   * on any error nothing is stored. The pieces are the store's once handed over: one that
+   * is a buffer of its own (a socket read) may be released (detached) once stored.
    */
   receive(key: string, source: AsyncIterable<Uint8Array>, size: number): Promise<void>
   /** Opens a blob for streaming, or null when absent. */
