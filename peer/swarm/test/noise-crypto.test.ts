@@ -25,6 +25,33 @@ describe('noiseCrypto', () => {
     }
   })
 
+  it('opens what the default sealed into the message’s own bytes, whole or in pieces', () => {
+    for (const size of [1200, 65_519]) {
+      const plaintext = randomBytes(size)
+      const sealed = bytes(defaultCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, k))
+      // As noise calls it: dst is the ciphertext's own bytes, without the tag.
+      const dst = sealed.subarray(0, size)
+      const opened = noiseCrypto.chaCha20Poly1305Decrypt(sealed, nonce, ad, k, dst)
+      expect(opened).toBe(dst)
+      expect(bytes(opened).equals(plaintext)).toBe(true)
+      // Split across two socket reads: noise hands a list, and dst is a copy of the text.
+      const again = bytes(defaultCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, k))
+      const list = new Uint8ArrayList(again.subarray(0, 700), again.subarray(700))
+      const listDst = list.subarray(0, size)
+      const fromList = noiseCrypto.chaCha20Poly1305Decrypt(list, nonce, ad, k, listDst)
+      expect(bytes(fromList).equals(plaintext)).toBe(true)
+    }
+  })
+
+  it('refuses a flipped bit in place and hands nothing out', () => {
+    const plaintext = randomBytes(65_519)
+    const sealed = bytes(defaultCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, k))
+    sealed[500]! ^= 1
+    expect(() =>
+      noiseCrypto.chaCha20Poly1305Decrypt(sealed, nonce, ad, k, sealed.subarray(0, 65_519)),
+    ).toThrow()
+  })
+
   it('is opened by the default, and a flipped bit is refused', () => {
     const plaintext = randomBytes(65_519)
     const sealed = bytes(noiseCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, k))
