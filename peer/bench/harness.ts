@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module'
-const require = createRequire(import.meta.url)
 /**
  * What the peer benchmarks share: real `cloudsync` processes (coordinator, devices, put)
  * started on loopback in fresh temp dirs, RSS sampled from /proc, bounded waits, and a
@@ -159,11 +157,9 @@ export class Workspace {
     let out = ''
     let err = ''
     child.stdout!.on('data', (d: Buffer) => {
-      if (process.env.BENCH_TEE) require('node:fs').appendFileSync(`/tmp/daemon-${child.pid}.log`, d)
       out += d.toString()
     })
     child.stderr!.on('data', (d: Buffer) => {
-      if (process.env.BENCH_TEE) require('node:fs').appendFileSync(`/tmp/daemon-${child.pid}.err`, d)
       err = (err + d.toString()).slice(-20_000)
     })
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))

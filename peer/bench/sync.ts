@@ -80,7 +80,7 @@ async function main() {
   const code = await ws.cli(['invite', '--dir', dirA])
   await ws.cli(['link', code, '--dir', dirB, '--name', 'b'])
   const daemon = (dir: string) =>
-    ws.spawn(['sync', '--dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', process.env.BENCH_LOG_LEVEL ?? 'warn'], {
+    ws.spawn(['sync', '--dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'warn'], {
       nodeArgs: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : [],
     })
   const a = daemon(dirA)

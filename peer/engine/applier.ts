@@ -147,7 +147,6 @@ export class ChangeApplier {
     try {
       const assembler = staged?.assembler ?? new FileAssembler(manifest, secret, temp)
       await fetcher.fill(assembler, sourcesFor(change), signal)
-      process.stderr.write(`T ${Date.now()} temp-commit-start\n`)
       const stat = await temp.commit(change.path, expected)
       if (!stat) {
         await temp.discard()

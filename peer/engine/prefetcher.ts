@@ -71,7 +71,6 @@ export class Prefetcher {
   onPending(notice: PendingMessage): void {
     const { manifest } = notice
     if (notice.deviceId === this.#deps.deviceId || this.#staging.has(manifest.hash)) return
-    process.stderr.write(`T ${Date.now()} pending\n`);
     this.counters.notices++
     this.#dropExpired()
     if (this.#staging.size >= (this.#deps.maxStaged ?? 8)) return
@@ -100,7 +99,7 @@ export class Prefetcher {
     })
     staging.task = staging.ready.then(async (staged) => {
       if (!staged) return
-      await fetcher.fill(staged.assembler, [this.#source], stop.signal).then(() => {process.stderr.write(`T ${Date.now()} prefetch-done\n`);}).catch((err) => {
+      await fetcher.fill(staged.assembler, [this.#source], stop.signal).catch((err) => {
         if (!stop.signal.aborted)
           log('info', 'prefetch stopped', { path: notice.path, error: (err as Error).message })
       })
@@ -118,7 +117,6 @@ export class Prefetcher {
   async settle(change: Change): Promise<void> {
     const staging = this.#staging.get(change.hash)
     if (!staging) return
-    process.stderr.write(`T ${Date.now()} settle\n`);
     const { promise, resolve } = Promise.withResolvers<void>()
     const timer = setTimeout(resolve, this.#deps.maxWaitMs ?? 60_000)
     await Promise.race([staging.task, promise])

@@ -102,13 +102,11 @@ export class Uploader {
       throw err
     })
     if (!handle) return undefined
-    process.stderr.write(`T ${Date.now()} encode-start\n`);
     try {
       const { manifest, plainHashes } = await pipeline.encode(handle.source, {
         sizeHint: handle.stat.size,
         signal,
       })
-      process.stderr.write(`T ${Date.now()} encode-end\n`);
       const after = await fs.stat(path)
       if (!sameStat(after, handle.stat) || manifest.size !== handle.stat.size) {
         throw new FileChangedError(`${path} changed while it was being read`)
@@ -135,7 +133,6 @@ export class Uploader {
       const session = await retry(() =>
         api.initUpload({ path: remotePath, ...manifest, baseVersion }, signal),
       )
-      process.stderr.write(`T ${Date.now()} init-done\n`);
       this.counters.chunksDeduplicated += manifest.chunks.length - session.missing.length
       index.beginUpload({
         path,
@@ -147,7 +144,6 @@ export class Uploader {
         startedAt: now(),
       })
       await this.#send(path, file, session.sessionId, session.uploads, signal)
-      process.stderr.write(`T ${Date.now()} send-done\n`);
       return await this.#complete(path, file, session.sessionId, session.challenges ?? [], signal)
     } finally {
       this.inFlight.delete(path)
@@ -368,7 +364,6 @@ export class Uploader {
     const result = await this.#deps.retry(() =>
       this.#deps.api.completeUpload(sessionId, request, signal),
     )
-    process.stderr.write(`T ${Date.now()} complete-done\n`);
     this.counters.commits++
     return result
   }
