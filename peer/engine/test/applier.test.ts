@@ -34,10 +34,12 @@ async function versionOf(
     },
   })
   const store = new Map(chunks.map((c) => [c.id, c.ciphertext!]))
+  // Copies, as ChunkSource promises: the fetcher releases what it is handed.
+  const get = async (id: string) => new Uint8Array(store.get(id)!)
   const source: ChunkSource = {
     name: 'test',
-    get: async (id) => store.get(id)!,
-    getMany: (wanted, options) => getEach(async (id) => store.get(id)!, wanted, options),
+    get,
+    getMany: (wanted, options) => getEach(get, wanted, options),
   }
   const change: Change = {
     seq,

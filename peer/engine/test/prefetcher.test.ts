@@ -36,7 +36,8 @@ function swarmOf(
   store: Map<string, Uint8Array>,
   tamper: (id: string, b: Uint8Array) => Uint8Array = (_, b) => b,
 ): ChunkSource {
-  const get = async (id: string) => tamper(id, store.get(id)!)
+  // Copies, as ChunkSource promises: the fetcher releases what it is handed.
+  const get = async (id: string) => tamper(id, new Uint8Array(store.get(id)!))
   return { name: 'swarm', get, getMany: (ids, o) => getEach(get, ids, o) }
 }
 

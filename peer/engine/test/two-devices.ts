@@ -86,7 +86,9 @@ export async function devicesOf(
     const bridge = async (id: string) => {
       for (const [j, read] of providers.entries()) {
         const bytes = j === i ? undefined : await read(id)
-        if (bytes) return bytes
+        // A copy, as a network makes: the taker may release what it gets (ChunkSource), and
+        // the sender may still be using its bytes (a ciphertext shared with its cloud PUT).
+        if (bytes) return new Uint8Array(bytes)
       }
       throw new CloudsyncError('NOT_FOUND', `no peer has ${id}`)
     }
