@@ -20,7 +20,7 @@ afterAll(async () => {
 
 describe('uploader: chunk buffers given back as soon as they are sent', () => {
   it('releases a lone upload’s ciphertexts once the cloud has them, and the cloud has them whole', async () => {
-    // Chunks of 1 MiB and more: large enough to be released (small ones are malloc's).
+    // Several chunks (1 MiB at the least each), so more than one PUT body to look at.
     const body = new Uint8Array(randomBytes(12 * 1024 * 1024))
     a.fs.writeFile('big.bin', body)
     // B has no swarm: every byte it writes came from the cloud, so from those PUTs.
