@@ -1,12 +1,14 @@
-import { createHash } from 'node:crypto'
+import { createCipheriv, createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { decryptChunk, encryptChunk, reencryptChunk } from '../crypto/chunk-cipher.ts'
-import { createDomainSecret } from '../crypto/keys.ts'
+import { chunkKey, chunkNonce, createDomainSecret, sealPlainHash } from '../crypto/keys.ts'
 import { type ErrorCode, isCloudsyncError } from '../errors.ts'
 import { seededBytes } from './helpers.ts'
 
 const secret = createDomainSecret()
 const plaintext = seededBytes(700_000, 'crypto')
+
+const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
 function expectCode(fn: () => unknown, code: ErrorCode) {
   let error: unknown
@@ -84,6 +86,26 @@ describe('convergent chunk encryption', () => {
       () => decryptChunk(secret, { id: ref.id, seal: ref.seal }, Buffer.alloc(3)),
       'CHUNK_CORRUPT',
     )
+  })
+
+  it("refuses other bytes sealed under the chunk's own key: they are another ciphertext (its id)", () => {
+    // What only a holder of the domain secret could make, and what decryption no longer
+    // re-hashes the plaintext to catch: the id check does.
+    const key = chunkKey(secret, chunk.plainHash)
+    const other = Buffer.from(plaintext)
+    other[0]! ^= 1
+    const cipher = createCipheriv('aes-256-gcm', key, chunkNonce(key)).setAAD(
+      Buffer.from('cloudsync/chunk/v1'),
+    )
+    const forged = Buffer.concat([cipher.update(other), cipher.final(), cipher.getAuthTag()])
+    const forgedId = sha256Hex(forged)
+    const forgedRef = {
+      ...ref,
+      id: forgedId,
+      seal: sealPlainHash(secret, forgedId, chunk.plainHash),
+    }
+    expect(decryptChunk(secret, forgedRef, forged).equals(other)).toBe(true)
+    expectCode(() => decryptChunk(secret, ref, forged), 'CHUNK_CORRUPT')
   })
 
   it('rejects the wrong key and a wrong seal', () => {
