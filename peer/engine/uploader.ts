@@ -42,6 +42,8 @@ export interface UploaderDeps {
 export interface EncodedFile {
   manifest: Manifest
   plainHashes: string[]
+  /** The plaintexts' CRC-32s, when this run encoded the file: re-reads check those. */
+  plainChecks?: number[]
   stat: FileStat
 }
 
@@ -103,7 +105,7 @@ export class Uploader {
     })
     if (!handle) return undefined
     try {
-      const { manifest, plainHashes } = await pipeline.encode(handle.source, {
+      const { manifest, plainHashes, plainChecks } = await pipeline.encode(handle.source, {
         sizeHint: handle.stat.size,
         signal,
       })
@@ -111,7 +113,7 @@ export class Uploader {
       if (!sameStat(after, handle.stat) || manifest.size !== handle.stat.size) {
         throw new FileChangedError(`${path} changed while it was being read`)
       }
-      return { manifest, plainHashes, stat: handle.stat }
+      return { manifest, plainHashes, plainChecks, stat: handle.stat }
     } finally {
       await handle.close()
     }
@@ -322,7 +324,12 @@ export class Uploader {
   ): Promise<Uint8Array> {
     const chunk = file.manifest.chunks[index]!
     const plaintext = await handle.readRange(chunk.offset, chunk.size)
-    const ciphertext = reencryptChunk(this.#deps.secret, plaintext, file.plainHashes[index]!)
+    const ciphertext = reencryptChunk(
+      this.#deps.secret,
+      plaintext,
+      file.plainHashes[index]!,
+      file.plainChecks?.[index],
+    )
     releaseBytes(plaintext)
     if (!ciphertext) throw new FileChangedError(`${path} changed during its upload`)
     return ciphertext

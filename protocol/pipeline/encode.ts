@@ -31,6 +31,7 @@ export interface PipelineOptions {
 
 export interface EncodedChunk extends ManifestChunk {
   plainHash: string
+  plainCheck: number
   ciphertext?: Uint8Array
 }
 
@@ -52,6 +53,8 @@ export interface EncodeResult {
   sha256?: string
   /** Plaintext hash of each chunk, hex, by index: stays on the device too. */
   plainHashes: string[]
+  /** CRC-32 of each chunk's plaintext, by index: to check a re-read cheaply (reencryptChunk). */
+  plainChecks: number[]
 }
 
 /** After encoding a file this large, the workers and slabs are released at once. */
@@ -211,9 +214,10 @@ export class ChunkPipeline {
           this.#secret,
           plainHashes.map((h) => Buffer.from(h, 'hex')),
         ),
-        chunks: chunks.map(({ plainHash: _, ...ref }) => ref),
+        chunks: chunks.map(({ plainHash: _, plainCheck: __, ...ref }) => ref),
       },
       plainHashes,
+      plainChecks: chunks.map((c) => c.plainCheck),
       ...(fileHash && { sha256: fileHash.digest('hex') }),
     }
   }
@@ -228,6 +232,7 @@ function toEncodedChunk(r: ChunkResult, offset: number, size: number): EncodedCh
     cipherSize: size + GCM_TAG_BYTES,
     seal: r.seal,
     plainHash: r.plainHash,
+    plainCheck: r.plainCheck,
     ...(r.ciphertext && { ciphertext: r.ciphertext }),
   }
 }

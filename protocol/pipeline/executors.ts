@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { encryptChunk } from '../crypto/chunk-cipher.ts'
 import { CloudsyncError } from '../errors.ts'
-import type { ChunkExecutor, ChunkJob, ChunkResult } from './jobs.ts'
+import { type ChunkExecutor, type ChunkJob, type ChunkResult, chunkResult } from './jobs.ts'
 
 /** Runs jobs on the calling thread: for small files, where starting workers costs more. */
 export function inlineExecutor(slabs: SharedArrayBuffer[], secret: Uint8Array): ChunkExecutor {
@@ -11,10 +11,7 @@ export function inlineExecutor(slabs: SharedArrayBuffer[], secret: Uint8Array): 
       const plaintext = new Uint8Array(slabs[job.slab]!, job.offset, job.length)
       const chunk = encryptChunk(secret, plaintext, { keepCiphertext: job.keepCiphertext })
       return {
-        index: job.index,
-        id: chunk.id,
-        plainHash: chunk.plainHash.toString('hex'),
-        seal: chunk.seal,
+        ...chunkResult(job.index, chunk),
         ...(chunk.ciphertext && { ciphertext: chunk.ciphertext }),
       }
     },

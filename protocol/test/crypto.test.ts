@@ -131,6 +131,14 @@ describe('re-encryption and decryption of bytes already checked', () => {
     expect(reencryptChunk(secret, changed, plainHash)).toBeUndefined()
   })
 
+  it('checks a re-read by its CRC-32 when the encryption recorded one', () => {
+    const check = chunk.plainCheck
+    expect(reencryptChunk(secret, plaintext, plainHash, check)?.equals(ciphertext)).toBe(true)
+    const changed = Uint8Array.from(plaintext)
+    changed[plaintext.length - 1]! ^= 0x40
+    expect(reencryptChunk(secret, changed, plainHash, check)).toBeUndefined()
+  })
+
   it('skips the id hash for verified bytes, but still fails altered ones on the GCM tag', () => {
     expect(decryptChunk(secret, ref, ciphertext, { idVerified: true }).equals(plaintext)).toBe(true)
     const bad = Buffer.from(ciphertext)

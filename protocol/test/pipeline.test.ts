@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { crc32 } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MiB } from '../constants.ts'
 import { verifyChunkId } from '../crypto/chunk-cipher.ts'
@@ -68,6 +69,10 @@ describe('file pipeline: encode on worker threads, assemble in any order', () =>
     const a = await pooled.encode(sourceFromBytes(data))
     const b = await inline.encode(sourceFromIterable(reads(data, 65_537)))
     expect(b.manifest).toEqual(a.manifest)
+    // Each chunk's plaintext check is its CRC-32, whichever thread took it slice by slice.
+    const crcs = a.manifest.chunks.map((c) => crc32(data.subarray(c.offset, c.offset + c.size)))
+    expect(a.plainChecks).toEqual(crcs)
+    expect(b.plainChecks).toEqual(crcs)
   })
 
   it('changes the content hash when one byte changes', async () => {
