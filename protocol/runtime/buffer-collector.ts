@@ -56,7 +56,8 @@ export function startBufferCollector({
  * garbage just the same: a floor kept at what the last full collection left (the encoder's
  * 72 MiB of slabs, say, dead a moment later) let that much more garbage pile up before
  * the next one. Floor following, daemons with --heap-growing-percent=100 (bin/malloc-tuning.ts)
- * peaked at 271-286 MB on bench:sync's sender with a 32 MB ceiling; without it, 295-321.
+ * peaked at 271-286 MB on bench:sync's sender with a 32 MB ceiling; without it, 288-306
+ * (and 305-321 with the 48 MB ceiling before).
  */
 export class CollectionSchedule {
   readonly #stepBytes: number

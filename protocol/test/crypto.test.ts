@@ -1,14 +1,12 @@
 import { createCipheriv, createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { decryptChunk, encryptChunk, reencryptChunk } from '../crypto/chunk-cipher.ts'
-import { chunkKey, chunkNonce, createDomainSecret, sealPlainHash } from '../crypto/keys.ts'
+import { chunkKey, chunkNonce, createDomainSecret, sealPlainHash, sha256 } from '../crypto/keys.ts'
 import { type ErrorCode, isCloudsyncError } from '../errors.ts'
 import { seededBytes } from './helpers.ts'
 
 const secret = createDomainSecret()
 const plaintext = seededBytes(700_000, 'crypto')
-
-const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
 function expectCode(fn: () => unknown, code: ErrorCode) {
   let error: unknown
@@ -98,7 +96,7 @@ describe('convergent chunk encryption', () => {
       Buffer.from('cloudsync/chunk/v1'),
     )
     const forged = Buffer.concat([cipher.update(other), cipher.final(), cipher.getAuthTag()])
-    const forgedId = sha256Hex(forged)
+    const forgedId = sha256(forged).toString('hex')
     const forgedRef = {
       ...ref,
       id: forgedId,
