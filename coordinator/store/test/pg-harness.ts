@@ -14,6 +14,9 @@ export async function postgresReachable(): Promise<boolean> {
     await client.query('SELECT 1')
     return true
   } catch (err) {
+    // CI starts Postgres itself: there, a missing server is a failure, never a skip.
+    if (process.env.CI)
+      throw new Error(`Postgres at ${DATABASE_URL} is unreachable in CI`, { cause: err })
     // Straight to stderr: a skipped suite must be noticed (console's type is clobbered here
     // by AssemblyScript's global declarations).
     process.stderr.write(
