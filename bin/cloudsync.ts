@@ -6,10 +6,18 @@
 import './malloc-tuning.ts'
 import { Command } from 'commander'
 import { registerCoordinatorCommands } from '../coordinator/cli.ts'
+import pkg from '../package.json' with { type: 'json' }
 import { EXIT, registerPeerCommands, reportError } from '../peer/cli/index.ts'
+
+// A reader that stops early (`cloudsync ls | head -1`) is not a failure of ours.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err
+  process.exit(EXIT.ok)
+})
 
 const program = new Command('cloudsync')
   .description('Peer-assisted cloud storage and sync')
+  .version(pkg.version, '-V, --version')
   .showHelpAfterError()
   .exitOverride()
 registerCoordinatorCommands(program)

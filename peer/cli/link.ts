@@ -1,6 +1,6 @@
-import { mkdir, stat } from 'node:fs/promises'
+import { mkdir, rm, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { createDomainSecret } from '../../protocol/crypto/keys.ts'
 import { HttpCoordinator, linkDevice } from '../adapters/http-coordinator.ts'
@@ -41,9 +41,33 @@ function decodeLinkCode(text: string): LinkCode {
 
 export const stateDirOf = (dir: string): string => join(resolve(dir), '.cloudsync')
 
+/**
+ * The folder a command works on: `--dir` when given; otherwise the nearest folder at or
+ * above the working directory that holds a device state, so `cd ~/Sync/photos &&
+ * cloudsync status` works like git does.
+ */
+async function linkedRoot(dir: string | undefined): Promise<string> {
+  if (dir !== undefined) return resolve(dir)
+  let at = resolve('.')
+  for (;;) {
+    if (
+      await stat(join(stateDirOf(at), 'device.json')).then(
+        () => true,
+        () => false,
+      )
+    )
+      return at
+    const parent = dirname(at)
+    if (parent === at) return resolve('.')
+    at = parent
+  }
+}
+
 /** The device state of a linked folder, or an error that says what is wrong with it. */
-export async function loadLinked(dir: string): Promise<{ state: DeviceState; stateDir: string }> {
-  const root = resolve(dir)
+export async function loadLinked(
+  dir: string | undefined,
+): Promise<{ state: DeviceState; stateDir: string; root: string }> {
+  const root = await linkedRoot(dir)
   const info = await stat(root).catch(() => undefined)
   if (!info?.isDirectory()) throw new CliError(`${root}: no such folder`, EXIT.notFound)
   const stateDir = stateDirOf(root)
@@ -53,7 +77,12 @@ export async function loadLinked(dir: string): Promise<{ state: DeviceState; sta
       EXIT.notLinked,
     )
   })
-  return { state, stateDir }
+  return { state, stateDir, root }
+}
+
+/** Removes the folders `link` created (they did not exist before it), so a failed link leaves no trace. */
+async function removeIfCreated(created: string | undefined): Promise<void> {
+  if (created) await rm(created, { recursive: true, force: true })
 }
 
 export function registerLinkCommands(program: Command): void {
@@ -93,50 +122,51 @@ export function registerLinkCommands(program: Command): void {
             EXIT.usage,
           )
         }
-        await mkdir(resolve(opts.dir), { recursive: true })
-        // libp2p loads only here (and in `sync`): `put`, `get` and the rest stay light.
-        const { encodeNodeKey, generateNodeKey, peerIdOf } = await import('../swarm/index.ts')
-        const key = await generateNodeKey()
-        const linked = await linkDevice(url, {
-          token,
-          name: opts.name,
-          peerId: peerIdOf(key),
-          publicKey: Buffer.from(key.publicKey.raw).toString('base64'),
-        })
-        let secret: string
-        if (linked.domain.kind === 'global') secret = linked.domain.secret
-        else if (invited) secret = invited.secret
-        else {
-          secret = Buffer.from(createDomainSecret()).toString('base64')
-          process.stderr.write(
-            'Created this account’s encryption secret. It lives only on your devices: link more\n' +
-              'devices with `cloudsync invite`. If every device is lost, the data cannot be decrypted.\n',
+        // mkdir answers the first folder it made: that one is removed again if linking fails.
+        const created = await mkdir(resolve(opts.dir), { recursive: true })
+        try {
+          // libp2p loads only here (and in `sync`): `put`, `get` and the rest stay light.
+          const { encodeNodeKey, generateNodeKey, peerIdOf } = await import('../swarm/index.ts')
+          const key = await generateNodeKey()
+          const linked = await linkDevice(url, {
+            token,
+            name: opts.name,
+            peerId: peerIdOf(key),
+            publicKey: Buffer.from(key.publicKey.raw).toString('base64'),
+          })
+          let secret: string
+          if (linked.domain.kind === 'global') secret = linked.domain.secret
+          else if (invited) secret = invited.secret
+          else {
+            secret = Buffer.from(createDomainSecret()).toString('base64')
+            process.stderr.write(
+              'Created this account’s encryption secret. It lives only on your devices: link more\n' +
+                'devices with `cloudsync invite`. If every device is lost, the data cannot be decrypted.\n',
+            )
+          }
+          await saveDeviceState(stateDir, {
+            ...linked,
+            coordinatorUrl: url,
+            name: opts.name,
+            secret,
+            nodeKey: Buffer.from(encodeNodeKey(key)).toString('base64'),
+          })
+          process.stdout.write(
+            `linked ${resolve(opts.dir)} as device ${linked.deviceId} (${opts.name})\n`,
           )
+        } catch (err) {
+          await removeIfCreated(created)
+          throw err
         }
-        await saveDeviceState(stateDir, {
-          ...linked,
-          coordinatorUrl: url,
-          name: opts.name,
-          secret,
-          nodeKey: Buffer.from(encodeNodeKey(key)).toString('base64'),
-        })
-        process.stdout.write(
-          `linked ${resolve(opts.dir)} as device ${linked.deviceId} (${opts.name})\n`,
-        )
       },
     )
 
   program
     .command('invite')
     .description('print a one-line link code that links another device to this account')
-    .option('-d, --dir <path>', 'a linked folder', '.')
-    .action(async (opts: { dir: string }) => {
-      const state = await loadDeviceState(stateDirOf(opts.dir)).catch(() => {
-        throw new CliError(
-          `${resolve(opts.dir)} is not linked: run \`cloudsync link\` first`,
-          EXIT.notLinked,
-        )
-      })
+    .option('-d, --dir <path>', 'a linked folder (default: the one holding the working directory)')
+    .action(async (opts: { dir?: string }) => {
+      const { state } = await loadLinked(opts.dir)
       const api = new HttpCoordinator({
         baseUrl: state.coordinatorUrl,
         credential: state.credential,

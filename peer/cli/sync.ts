@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { Command } from 'commander'
 import { HttpCoordinator } from '../adapters/http-coordinator.ts'
 import type { DaemonStatus } from '../daemon/daemon.ts'
@@ -11,21 +11,23 @@ export function registerSyncCommands(program: Command): void {
   program
     .command('sync')
     .description('run the sync daemon for a linked folder until interrupted')
-    .option('-d, --dir <path>', 'the linked folder', '.')
+    .option(
+      '-d, --dir <path>',
+      'the linked folder (default: the one holding the working directory)',
+    )
     .option('-l, --listen <multiaddr...>', 'swarm listen addresses', ['/ip4/0.0.0.0/tcp/0'])
     .option('--mdns', 'discover LAN peers by multicast DNS', false)
     .option('--log-level <level>', 'fatal, error, warn, info or debug', 'info')
     .option('--rescan <seconds>', 'full rescan interval', '60')
     .action(
       async (opts: {
-        dir: string
+        dir?: string
         listen: string[]
         mdns: boolean
         logLevel: string
         rescan: string
       }) => {
-        const root = resolve(opts.dir)
-        await loadLinked(root)
+        const { root } = await loadLinked(opts.dir)
         // The daemon (libp2p and all) loads only for `sync`: the other commands stay light.
         const [{ default: pino }, { Daemon }] = await Promise.all([
           import('pino'),
@@ -55,9 +57,12 @@ export function registerSyncCommands(program: Command): void {
   program
     .command('status')
     .description('devices online, pending work, bytes from peers and cloud, last cursor')
-    .option('-d, --dir <path>', 'the linked folder', '.')
+    .option(
+      '-d, --dir <path>',
+      'the linked folder (default: the one holding the working directory)',
+    )
     .option('--json', 'print the status as JSON', false)
-    .action(async (opts: { dir: string; json: boolean }) => {
+    .action(async (opts: { dir?: string; json: boolean }) => {
       const { state, stateDir } = await loadLinked(opts.dir)
       const status = await readFile(join(stateDir, STATUS_FILE), 'utf8')
         .then((t) => JSON.parse(t) as DaemonStatus)

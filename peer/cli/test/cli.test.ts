@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -17,8 +17,18 @@ const operatorToken = 'cli-test-operator-token-0123456789'
 async function cloudsync(
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cloudsyncIn(process.cwd(), ...args)
+}
+
+async function cloudsyncIn(
+  cwd: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { timeout: 60_000 })
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
+      timeout: 60_000,
+      cwd,
+    })
     return { code: 0, stdout, stderr }
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string }
@@ -94,7 +104,29 @@ describe('cloudsync command line', () => {
     )
     expect(result.code).toBe(EXIT.unauthorized)
     expect(result.stderr.length).toBeGreaterThan(10)
-    await expect(stat(join(folder, '.cloudsync', 'device.json'))).rejects.toThrow()
+    // The folder link made for it is gone again, not left behind empty.
+    await expect(stat(folder)).rejects.toThrow()
+  })
+
+  it('prints its version', async () => {
+    const result = await cloudsync('--version')
+    expect(result.code).toBe(0)
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/)
+  })
+
+  it('refuses to start a coordinator on a port in use, before creating its data dir', async () => {
+    const dataDir = join(dir, 'second-coordinator')
+    const result = await cloudsync(
+      'coordinator',
+      '--port',
+      new URL(url).port,
+      '--data-dir',
+      dataDir,
+    )
+    expect(result.code).toBe(EXIT.failure)
+    expect(result.stderr).toContain('already in use')
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+    await expect(stat(dataDir)).rejects.toThrow()
   })
 
   it('says a folder is missing (exit 6) or not linked (exit 3)', async () => {
@@ -145,5 +177,67 @@ describe('cloudsync command line', () => {
     expect((await cloudsync('get', 'no/such.file', join(dir, 'nothing'), '--dir', b)).code).toBe(
       EXIT.notFound,
     )
+  })
+
+  it('puts: refuses to replace other content without --overwrite, keeps identical content as is', async () => {
+    const a = join(dir, 'a')
+    const file = join(dir, 'notes.txt')
+    await writeFile(file, 'first')
+    expect((await cloudsync('put', file, 'notes.txt', '--dir', a)).stdout).toContain('version 1')
+    const again = await cloudsync('put', file, 'notes.txt', '--dir', a)
+    expect(again.code).toBe(0)
+    expect(again.stdout).toContain('unchanged, version 1')
+    await writeFile(file, 'other')
+    const refused = await cloudsync('put', file, 'notes.txt', '--dir', a)
+    expect(refused.code).toBe(EXIT.conflict)
+    expect(refused.stderr).toContain('--overwrite')
+    await writeFile(file, 'a longer other content')
+    expect((await cloudsync('put', file, 'notes.txt', '--dir', a)).code).toBe(EXIT.conflict)
+    const replaced = await cloudsync('put', file, 'notes.txt', '--dir', a, '--overwrite')
+    expect(replaced.code).toBe(0)
+    expect(replaced.stdout).toContain('version 2')
+    const folder = await cloudsync('put', dir, '--dir', a)
+    expect(folder.code).toBe(EXIT.usage)
+    expect(folder.stderr).toContain('is a folder')
+  })
+
+  it('gets into a folder, and leaves no partial file when it cannot', async () => {
+    const into = join(dir, 'downloads')
+    await mkdir(into)
+    const got = await cloudsync('get', 'docs/report.bin', `${into}/`, '--dir', join(dir, 'b'))
+    expect(got.code).toBe(0)
+    expect((await stat(join(into, 'report.bin'))).size).toBe(3_000_000)
+    const missing = await cloudsync(
+      'get',
+      'docs/report.bin',
+      join(dir, 'nope/'),
+      '--dir',
+      join(dir, 'b'),
+    )
+    expect(missing.code).toBe(EXIT.notFound)
+    expect(await readdir(dir)).not.toContain('nope.cloudsync-part')
+    expect((await readdir(into)).filter((n) => n.endsWith('.cloudsync-part'))).toEqual([])
+  })
+
+  it('finds the linked folder from a folder inside it when --dir is not given', async () => {
+    const inside = join(dir, 'b', 'some', 'where')
+    await mkdir(inside, { recursive: true })
+    const listed = await cloudsyncIn(inside, 'ls')
+    expect(listed.code).toBe(0)
+    expect(listed.stdout).toContain('docs/report.bin')
+  })
+
+  it('exits 0 when its reader closes the pipe early (ls | head)', async () => {
+    const child = spawn(process.execPath, [bin, 'ls', '--dir', join(dir, 'b')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    child.stdout.destroy()
+    let stderr = ''
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    const code = await new Promise((done) => child.on('close', done))
+    expect(stderr).not.toContain('EPIPE')
+    expect(code).toBe(0)
   })
 })
