@@ -8,6 +8,7 @@ import { Command } from 'commander'
 import { registerCoordinatorCommands } from '../coordinator/cli.ts'
 import pkg from '../package.json' with { type: 'json' }
 import { EXIT, registerPeerCommands, reportError } from '../peer/cli/index.ts'
+import { registerDemoCommand } from './demo.ts'
 
 // A reader that stops early (`cloudsync ls | head -1`) is not a failure of ours.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -22,6 +23,7 @@ const program = new Command('cloudsync')
   .exitOverride()
 registerCoordinatorCommands(program)
 registerPeerCommands(program)
+registerDemoCommand(program)
 
 try {
   await program.parseAsync(process.argv)
