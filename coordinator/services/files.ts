@@ -5,6 +5,7 @@ import { CloudsyncError } from '../../protocol/errors.ts'
 import type { DownloadResponse, FileMetadata, FileSummary } from '../../protocol/schemas/files.ts'
 import {
   type FileRecord,
+  type FileVersion,
   getFile,
   getFileVersion,
   type FileSummary as StoredSummary,
@@ -39,6 +40,43 @@ export async function ownFile(
   return file
 }
 
+/** One of the file's versions (all are kept), or NOT_FOUND naming the current one. */
+async function olderVersion(
+  app: FastifyInstance,
+  file: FileRecord,
+  version: number,
+): Promise<FileVersion> {
+  const old = await getFileVersion(app.db, file.accountId, file.id, version)
+  if (!old) {
+    throw new CloudsyncError('NOT_FOUND', `${file.path} has no version ${version}`, {
+      field: 'version',
+      currentVersion: file.version,
+    })
+  }
+  return old
+}
+
+/** A file's metadata at its current version, or at `version` when named (history is kept). */
+export async function fileMetadata(
+  app: FastifyInstance,
+  accountId: string,
+  fileId: string,
+  version: number | undefined,
+): Promise<FileMetadata> {
+  const file = await ownFile(app, accountId, fileId)
+  if (version === undefined || version === file.version) return toMetadata(file)
+  const old = await olderVersion(app, file, version)
+  return {
+    ...toSummary(file),
+    version,
+    size: old.size,
+    hash: old.hash,
+    deviceId: old.deviceId,
+    updatedAt: old.createdAt.toISOString(),
+    chunks: old.manifest.chunks,
+  }
+}
+
 /** Presigned GETs for every chunk of the current version, or of `version` when named. */
 export async function downloadFile(
   app: FastifyInstance,
@@ -50,13 +88,7 @@ export async function downloadFile(
   let manifest = file.manifest
   let chosen = file.version
   if (version !== undefined && version !== file.version) {
-    const old = await getFileVersion(app.db, accountId, fileId, version)
-    if (!old) {
-      throw new CloudsyncError('NOT_FOUND', `${file.path} has no version ${version}`, {
-        field: 'version',
-        currentVersion: file.version,
-      })
-    }
+    const old = await olderVersion(app, file, version)
     manifest = old.manifest
     chosen = version
   } else if (file.deleted && version === undefined) {

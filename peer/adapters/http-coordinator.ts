@@ -23,6 +23,7 @@ import {
   UploadInitResponse,
   UploadStatusResponse,
 } from '../../protocol/schemas/files.ts'
+import { HistoryResponse } from '../../protocol/schemas/history.ts'
 import { ChangesResponse } from '../../protocol/schemas/sync.ts'
 import { type Parser, parser } from '../../protocol/validate.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
@@ -54,6 +55,7 @@ const answers = {
   metadata: parser(FileMetadata, 'file metadata'),
   summary: parser(FileSummary, 'file summary'),
   list: parser(ListFilesResponse, 'file list'),
+  history: parser(HistoryResponse, 'path history'),
   changes: parser(ChangesResponse, 'changes answer'),
   devices: parser(DeviceList, 'device list'),
   invite: parser(InviteResponse, 'invite answer'),
@@ -122,6 +124,17 @@ export class HttpCoordinator implements CoordinatorApi {
 
   metadata(fileId: string, signal?: AbortSignal) {
     return this.#json('GET', `/files/${seg(fileId)}/metadata`, answers.metadata, { signal })
+  }
+
+  /** One version of a file (every version is kept): what `restore` commits again. */
+  versionMetadata(fileId: string, version: number, signal?: AbortSignal) {
+    const path = `/files/${seg(fileId)}/metadata`
+    return this.#json('GET', path, answers.metadata, { query: { version }, signal })
+  }
+
+  /** The changes that touched a path, newest first. */
+  history(path: string, limit?: number, signal?: AbortSignal) {
+    return this.#json('GET', '/files/history', answers.history, { query: { path, limit }, signal })
   }
 
   byPath(path: string, signal?: AbortSignal) {

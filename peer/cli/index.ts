@@ -1,13 +1,15 @@
 import type { Command } from 'commander'
+import { registerHistoryCommands } from './history.ts'
 import { registerLinkCommands } from './link.ts'
 import { registerSyncCommands } from './sync.ts'
 import { registerTransferCommands } from './transfer.ts'
 
-/** The device's commands: link, invite, sync, status, put, get, ls. */
+/** The device's commands: link, invite, sync, status, put, get, ls, history, restore. */
 export function registerPeerCommands(program: Command): void {
   registerLinkCommands(program)
   registerSyncCommands(program)
   registerTransferCommands(program)
+  registerHistoryCommands(program)
 }
 
 export { EXIT, reportError } from './output.ts'

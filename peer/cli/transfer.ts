@@ -1,46 +1,19 @@
 import { open, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { isCloudsyncError } from '../../protocol/errors.ts'
 import { validatePath } from '../../protocol/paths.ts'
 import { FileAssembler } from '../../protocol/pipeline/assemble.ts'
 import { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
 import { cloudSource } from '../adapters/cloud-source.ts'
-import { HttpCoordinator } from '../adapters/http-coordinator.ts'
 import { NodeFileSystem } from '../adapters/node-fs.ts'
-import { type DeviceState, secretOf } from '../daemon/device-state.ts'
+import { secretOf } from '../daemon/device-state.ts'
 import { syncIndexOf } from '../daemon/index-port.ts'
 import { ChunkFetcher } from '../engine/fetcher.ts'
 import { Uploader } from '../engine/uploader.ts'
 import { LocalIndex } from '../index/local-index.ts'
 import { withRetry } from '../retry.ts'
-import { loadLinked } from './link.ts'
+import { currentVersion, linked } from './linked-api.ts'
 import { bytes, CliError, EXIT, progress } from './output.ts'
-
-async function linked(
-  dir: string | undefined,
-): Promise<{ state: DeviceState; stateDir: string; api: HttpCoordinator }> {
-  const { state, stateDir } = await loadLinked(dir)
-  return {
-    state,
-    stateDir,
-    api: new HttpCoordinator({ baseUrl: state.coordinatorUrl, credential: state.credential }),
-  }
-}
-
-/** The remote file's live version at `path`, or undefined when there is none. */
-async function currentVersion(
-  api: HttpCoordinator,
-  path: string,
-): Promise<{ version: number; size: number; hash: string } | undefined> {
-  try {
-    const meta = await api.byPath(path)
-    return meta.deleted ? undefined : meta
-  } catch (err) {
-    if (isCloudsyncError(err, 'NOT_FOUND')) return undefined
-    throw err
-  }
-}
 
 /** Where `get` writes: the named file, or `name` inside a named (or slash-ended) folder. */
 async function targetFile(fileArg: string | undefined, name: string): Promise<string> {

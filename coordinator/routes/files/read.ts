@@ -11,7 +11,8 @@ import {
   ListFilesQuery,
   ListFilesResponse,
 } from '../../../protocol/schemas/files.ts'
-import { downloadFile, ownFile, toMetadata, toSummary } from '../../services/files.ts'
+import { MetadataQuery } from '../../../protocol/schemas/history.ts'
+import { downloadFile, fileMetadata, toMetadata, toSummary } from '../../services/files.ts'
 import { checkPath } from '../../services/uploads.ts'
 import { getFileByPath, listFiles } from '../../store/files.ts'
 import { deviceSecurity, errorResponses } from '../schemas.ts'
@@ -28,13 +29,15 @@ export const readRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         ...common,
-        summary: 'A file: path, version, size, hash, chunk list, update time',
+        summary:
+          'A file: path, version, size, hash, chunk list, update time; an older version when named',
         params: FileParams,
+        querystring: MetadataQuery,
         response: { 200: FileMetadata, ...errorResponses },
       },
     },
     async (request) =>
-      toMetadata(await ownFile(app, request.device.accountId, request.params.fileId)),
+      fileMetadata(app, request.device.accountId, request.params.fileId, request.query.version),
   )
 
   app.get(

@@ -51,7 +51,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-describe('cloudsync command line', () => {
+// Each case runs the real binary several times: on a loaded machine that is slow, not wrong.
+describe('cloudsync command line', { timeout: 240_000 }, () => {
   it('answers --help on every command with exit 0', async () => {
     for (const command of [
       [],
@@ -199,6 +200,36 @@ describe('cloudsync command line', () => {
     const folder = await cloudsync('put', dir, '--dir', a)
     expect(folder.code).toBe(EXIT.usage)
     expect(folder.stderr).toContain('is a folder')
+  })
+
+  it('shows a path’s history and restores the version an overwrite replaced', async () => {
+    const a = join(dir, 'a')
+    const history = await cloudsync('history', 'notes.txt', '--dir', a)
+    expect(history.code).toBe(0)
+    expect(
+      history.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.match(/v\d+/)?.[0]),
+    ).toEqual(['v2', 'v1'])
+    const restored = await cloudsync('restore', 'notes.txt', '--dir', a)
+    expect(restored.code, restored.stderr).toBe(0)
+    expect(restored.stdout).toContain('as version 3')
+    const copy = join(dir, 'notes-restored.txt')
+    expect((await cloudsync('get', 'notes.txt', copy, '--dir', a)).code).toBe(0)
+    expect(await readFile(copy, 'utf8')).toBe('first')
+    const before = await cloudsync(
+      'restore',
+      'notes.txt',
+      '--at',
+      '2000-01-01T00:00:00Z',
+      '--dir',
+      a,
+    )
+    expect(before.code).toBe(EXIT.notFound)
+    expect((await cloudsync('restore', 'notes.txt', '--at', 'soon', '--dir', a)).code).toBe(
+      EXIT.usage,
+    )
   })
 
   it('gets into a folder, and leaves no partial file when it cannot', async () => {
