@@ -23,15 +23,14 @@ import { releaseBytes } from '../../protocol/runtime/release-bytes.ts'
 import { assertBlobKey, assertBlobRange, assertChunkBytes } from './blob-checks.ts'
 import type {
   BlobHead,
-  BlobReader,
   PresignedGet,
   PresignedPut,
   PresignGetOptions,
   PresignPutOptions,
-  ServedBlobStore,
 } from './blob-store.ts'
 import { UrlSigner, type UrlSignerConfig } from './local-signing.ts'
 import { receiveChunk } from './receive-chunk.ts'
+import type { BlobReader, ServedBlobStore } from './served-blob-store.ts'
 
 export interface LocalDiskBlobStoreConfig extends UrlSignerConfig {
   /** Root directory; created on demand. */

@@ -7,7 +7,7 @@ import type { Db } from './db.ts'
 import { json } from './db.ts'
 import { type ConflictCopy, preserveConflictCopy } from './file-writes.ts'
 import { type FileRecord, getFileByPath } from './files.ts'
-import { getSession, type UploadBase, type UploadSession } from './sessions.ts'
+import { type CommitResult, getSession, type UploadBase, type UploadSession } from './sessions.ts'
 
 export interface CommitUpload {
   accountId: string
@@ -18,17 +18,6 @@ export interface CommitUpload {
   session?: UploadSession
   /** Chunks of the session the caller found in the blob store, registered by the commit. */
   found?: NewChunk[]
-}
-
-/** What completing an upload answers; stored on the session and answered again on retry. */
-export interface CommitResult {
-  fileId: string
-  path: string
-  version: number
-  kind: 'created' | 'modified'
-  seq: number
-  /** The version this upload displaced without having seen it, kept under a new name. */
-  conflictCopy: ConflictCopy | null
 }
 
 export type CommitOutcome =

@@ -152,7 +152,7 @@ export class ChunkPipeline {
     const chunker = this.#chunker
     chunker.reset()
     const fileHash = options.plainSha256 ? createHash('sha256') : undefined
-    const emitter = new OrderedEmitter(onChunk, 2 * Math.max(1, this.#workers) + 2)
+    const emitter = new OrderedEmitter(onChunk, 2 * Math.max(1, this.#workers) + 2, withoutBytes)
     let nextIndex = 0
     let fileOffset = 0
 
@@ -221,6 +221,12 @@ export class ChunkPipeline {
       ...(fileHash && { sha256: fileHash.digest('hex') }),
     }
   }
+}
+
+/** Keep the chunk's place in the manifest, not its bytes: the consumer owns those now. */
+function withoutBytes(chunk: EncodedChunk): EncodedChunk {
+  const { ciphertext: _, ...ref } = chunk
+  return ref
 }
 
 function toEncodedChunk(r: ChunkResult, offset: number, size: number): EncodedChunk {
