@@ -1,5 +1,5 @@
 import { CloudsyncError } from '../../protocol/errors.ts'
-import type { ChunkResult } from '../chunk-source.ts'
+import type { ChunkResult } from '../chunk-sources/chunk-source.ts'
 import { type PeerChunkResult, requestChunks } from './chunk-client.ts'
 import type { PeerSlots } from './peer-slots.ts'
 import type { PeerStats } from './peer-stats.ts'

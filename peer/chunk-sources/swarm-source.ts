@@ -1,13 +1,13 @@
 import { CloudsyncError } from '../../protocol/errors.ts'
-import type { ChunkFetchOptions, ChunkResult, ChunkSource } from '../chunk-source.ts'
-import { DEFAULT_IDLE_TIMEOUT_MS } from './chunk-client.ts'
-import type { SwarmIdentity } from './identity.ts'
-import { PeerSlots } from './peer-slots.ts'
-import { type PeerCounters, PeerStats } from './peer-stats.ts'
-import { SwarmDownload } from './swarm-download.ts'
-import type { OpenChunkStream, SwarmDownloadSettings, SwarmPeer } from './swarm-peer.ts'
+import { DEFAULT_IDLE_TIMEOUT_MS } from '../swarm/chunk-client.ts'
+import type { SwarmIdentity } from '../swarm/identity.ts'
+import { PeerSlots } from '../swarm/peer-slots.ts'
+import { type PeerCounters, PeerStats } from '../swarm/peer-stats.ts'
+import { SwarmDownload } from '../swarm/swarm-download.ts'
+import type { OpenChunkStream, SwarmDownloadSettings, SwarmPeer } from '../swarm/swarm-peer.ts'
+import type { ChunkFetchOptions, ChunkResult, ChunkSource } from './chunk-source.ts'
 
-export type { OpenChunkStream, SwarmPeer } from './swarm-peer.ts'
+export type { OpenChunkStream, SwarmPeer } from '../swarm/swarm-peer.ts'
 
 export interface SwarmSourceInit {
   identity: SwarmIdentity

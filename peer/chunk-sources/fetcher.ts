@@ -2,7 +2,7 @@ import { CloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { FileAssembler } from '../../protocol/pipeline/assemble.ts'
 import { releaseBytes } from '../../protocol/runtime/release-bytes.ts'
-import type { ChunkSource } from '../chunk-source.ts'
+import type { ChunkSource } from './chunk-source.ts'
 
 /**
  * Chunks being verified, decrypted and written at once: one decrypting while the other's
