@@ -1,6 +1,6 @@
 import { encryptChunk } from '../../protocol/crypto/chunk-cipher.ts'
 import { CloudsyncError } from '../../protocol/errors.ts'
-import type { ChunkLocation, LocalIndex } from '../index/local-index.ts'
+import type { ChunkLocation, LocalIndex } from '../local-index/local-index.ts'
 import type { SyncFileSystem } from '../ports/file-system.ts'
 import { sameStat } from '../ports/file-system.ts'
 import type { ChunkProvider } from '../swarm/chunk-service.ts'

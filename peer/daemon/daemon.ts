@@ -11,7 +11,7 @@ import { WebSocketPush } from '../adapters/ws-push.ts'
 import { cloudSource } from '../chunk-sources/cloud-source.ts'
 import { localChunkSource, ownChunkProvider } from '../chunk-sources/local-source.ts'
 import { type Log, SyncEngine } from '../engine/sync-engine.ts'
-import { LocalIndex } from '../index/local-index.ts'
+import { LocalIndex } from '../local-index/local-index.ts'
 import { systemClock } from '../ports/clock.ts'
 import { withRetry } from '../retry.ts'
 import {

@@ -7,7 +7,7 @@ import { MemoryFileSystem } from '../../adapters/memory-fs.ts'
 import { type ChunkSource, getEach } from '../../chunk-sources/chunk-source.ts'
 import { ChunkFetcher } from '../../chunk-sources/fetcher.ts'
 import { syncIndexOf } from '../../daemon/index-port.ts'
-import { LocalIndex } from '../../index/local-index.ts'
+import { LocalIndex } from '../../local-index/local-index.ts'
 import { ChangeApplier } from '../applier.ts'
 
 const secret = createDomainSecret()
