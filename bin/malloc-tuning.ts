@@ -39,7 +39,7 @@ const DAEMON_TUNING: Record<string, string> = {
  * blob store receives them): V8 otherwise starts a full mark of the heap for every ~64 MB
  * of array buffers allocated, about 120 per GiB a daemon receives and 65 per GiB the
  * coordinator stores. They free their big buffers themselves and collect the rest on
- * their own schedule (protocol/runtime/buffer-collector.ts). A command-line flag, not one
+ * their own schedule (protocol/memory/buffer-collector.ts). A command-line flag, not one
  * set at run time: set late, V8 kept part of its old limit.
  */
 const CHUNK_MOVER_V8_FLAGS = ['--external-memory-accounted-in-global-limit']

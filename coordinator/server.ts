@@ -8,7 +8,7 @@
  * as libpq does: `postgres://…/db?options=-c%20search_path%3Dmy_schema` (the tests and the
  * benchmark run each coordinator set in a fresh schema this way).
  */
-import { startBufferCollector } from '../protocol/runtime/buffer-collector.ts'
+import { startBufferCollector } from '../protocol/memory/buffer-collector.ts'
 import { buildApp } from './app.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 
@@ -18,7 +18,7 @@ export async function startServer(
   const app = await buildApp(config)
   const url = await app.listen({ host: config.host, port: config.port })
   // The embedded blob store carries chunk bytes through this process (S3 takes them
-  // elsewhere): they are collected like a device's (protocol/runtime/buffer-collector.ts).
+  // elsewhere): they are collected like a device's (protocol/memory/buffer-collector.ts).
   const stopCollector = config.s3 ? () => {} : startBufferCollector()
   return {
     url,

@@ -19,7 +19,7 @@ import { constants, type FileHandle, mkdir, open, readFile, unlink } from 'node:
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { CloudsyncError } from '../../protocol/errors.ts'
-import { releaseBytes } from '../../protocol/runtime/release-bytes.ts'
+import { releaseBytes } from '../../protocol/memory/release-bytes.ts'
 import { assertBlobKey, assertBlobRange, assertChunkBytes } from './blob-checks.ts'
 import type {
   BlobHead,

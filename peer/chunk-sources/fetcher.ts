@@ -1,7 +1,7 @@
 import { CloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
+import { releaseBytes } from '../../protocol/memory/release-bytes.ts'
 import type { FileAssembler } from '../../protocol/pipeline/assemble.ts'
-import { releaseBytes } from '../../protocol/runtime/release-bytes.ts'
 import type { ChunkSource } from './chunk-source.ts'
 
 /**

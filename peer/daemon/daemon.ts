@@ -1,7 +1,7 @@
 import { rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { startBufferCollector } from '../../protocol/memory/buffer-collector.ts'
 import { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
-import { startBufferCollector } from '../../protocol/runtime/buffer-collector.ts'
 import type { DeviceInfo } from '../../protocol/schemas/devices.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
 import { ChokidarWatcher } from '../adapters/chokidar-watcher.ts'

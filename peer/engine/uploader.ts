@@ -3,8 +3,8 @@ import { reencryptChunk } from '../../protocol/crypto/chunk-cipher.ts'
 import { possessionResponse } from '../../protocol/crypto/possession.ts'
 import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
+import { releaseBytes } from '../../protocol/memory/release-bytes.ts'
 import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
-import { releaseBytes } from '../../protocol/runtime/release-bytes.ts'
 import type {
   Challenge,
   ChunkUpload,

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto'
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { releaseBytes } from '../../protocol/runtime/release-bytes.ts'
+import { releaseBytes } from '../../protocol/memory/release-bytes.ts'
 
 /** Below this, noise's own choice (WebAssembly) is faster than a Node cipher object. */
 const SMALL_MESSAGE = 1200

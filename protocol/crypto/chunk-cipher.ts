@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, type Hash } from 'node:cr
 import { crc32 } from 'node:zlib'
 import { GCM_TAG_BYTES } from '../constants.ts'
 import { CloudsyncError } from '../errors.ts'
-import { releaseBytes } from '../runtime/release-bytes.ts'
+import { releaseBytes } from '../memory/release-bytes.ts'
 import { chunkKey, chunkNonce, sealPlainHash, unsealPlainHash } from './keys.ts'
 
 /** Versions the ciphertext format: a chunk encrypted under another layout fails to open. */

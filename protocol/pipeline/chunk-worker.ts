@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { encryptChunk } from '../crypto/chunk-cipher.ts'
-import { youngGenerationCollector } from '../runtime/collect-young.ts'
+import { youngGenerationCollector } from '../memory/collect-young.ts'
 import { type ChunkJob, type ChunkResult, chunkResult } from './jobs.ts'
 
 interface WorkerInit {
