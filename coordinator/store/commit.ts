@@ -5,8 +5,8 @@ import type { Change } from './changes.ts'
 import type { NewChunk } from './chunks.ts'
 import type { Db } from './db.ts'
 import { json } from './db.ts'
-import { type ConflictCopy, preserveConflictCopy } from './file-writes.ts'
-import { type FileRecord, getFileByPath } from './files.ts'
+import { type FileRecord, getFileByPath } from './file-reads.ts'
+import { type ConflictCopy, preserveConflictCopy } from './file-versions.ts'
 import { type CommitResult, getSession, type UploadBase, type UploadSession } from './sessions.ts'
 
 export interface CommitUpload {

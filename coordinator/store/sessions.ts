@@ -4,7 +4,7 @@ import { byteBarrierParams, byteBarrierSql } from './chunk-bytes.ts'
 import { MAY_REFERENCE, registerChunks } from './chunks.ts'
 import type { Db } from './db.ts'
 import { json } from './db.ts'
-import type { ConflictCopy } from './file-writes.ts'
+import type { ConflictCopy } from './file-versions.ts'
 
 /** What an upload was based on. `fileId` is optional: without it, the path identifies the file. */
 export interface UploadBase {

@@ -3,7 +3,7 @@ import { accountDomain, getAccount } from '../accounts.ts'
 import { changesAfter } from '../changes.ts'
 import { commitUpload } from '../commit.ts'
 import type { Db } from '../db.ts'
-import { getFileByPath, getFileVersion } from '../files.ts'
+import { getFileByPath, getFileVersion } from '../file-reads.ts'
 import { createSession, markChunksPresent } from '../sessions.ts'
 import { fakeManifest, newAccount, ticker, upload } from './fixtures.ts'
 

@@ -5,7 +5,7 @@ import { appendChange, type ConflictOf } from './changes.ts'
 import { addChunkRefs } from './chunks.ts'
 import type { Db } from './db.ts'
 import { json } from './db.ts'
-import { type FileRecord, getFileByPath } from './files.ts'
+import { type FileRecord, getFileByPath } from './file-reads.ts'
 
 /**
  * The writes that commits share. All of them run inside a transaction that holds the
