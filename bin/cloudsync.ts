@@ -3,7 +3,7 @@
  * sides share only protocol/).
  */
 // First: it may re-execute the process before anything else runs (see there).
-import './malloc-tuning.ts'
+import '../protocol/memory/process-tuning.ts'
 import { Command } from 'commander'
 import { registerCoordinatorCommands } from '../coordinator/cli.ts'
 import { EXIT, registerPeerCommands, reportError } from '../peer/cli/index.ts'

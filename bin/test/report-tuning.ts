@@ -3,7 +3,7 @@
  * first argument (it may re-execute this file with it), then prints what the process runs
  * with.
  */
-import '../malloc-tuning.ts'
+import '../../protocol/memory/process-tuning.ts'
 
 process.stdout.write(
   JSON.stringify({

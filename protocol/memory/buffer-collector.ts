@@ -10,7 +10,7 @@ import { fullCollector, youngGenerationCollector } from './collect-young.ts'
  *   `stepBytes` since the last one (peak RSS 265-269 MB with it at 48 MB, 327-332 without).
  * - It also starts a full mark of the heap every time some 64 MB of them have been
  *   allocated, live or not: about 120 per GiB received, a third of the daemons' CPU time.
- *   With `--external-memory-accounted-in-global-limit` (bin/malloc-tuning.ts gives the
+ *   With `--external-memory-accounted-in-global-limit` (protocol/memory/process-tuning.ts gives the
  *   `sync` and `coordinator` commands that flag), array buffers count toward V8's global
  *   heap limit instead, which a small heap rarely reaches. The chunk paths free their big
  *   buffers themselves (releaseBytes), and a full collection runs here whenever array
@@ -55,7 +55,7 @@ export function startBufferCollector({
  * their owner, or collected by V8 itself) leave less live, and what comes after them is
  * garbage just the same: a floor kept at what the last full collection left (the encoder's
  * 72 MiB of slabs, say, dead a moment later) let that much more garbage pile up before
- * the next one. Floor following, daemons with --heap-growing-percent=100 (bin/malloc-tuning.ts)
+ * the next one. Floor following, daemons with --heap-growing-percent=100 (protocol/memory/process-tuning.ts)
  * peaked at 271-286 MB on bench:sync's sender with a 32 MB ceiling; without it, 288-306
  * (and 305-321 with the 48 MB ceiling before).
  */
