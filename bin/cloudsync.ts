@@ -2,11 +2,10 @@
  * The one command line: coordinator commands and device commands, composed here (the two
  * sides share only protocol/).
  */
-// First: it may re-execute the process before anything else runs (see there).
-import '../protocol/memory/process-tuning.ts'
 import { Command } from 'commander'
 import { registerCoordinatorCommands } from '../coordinator/cli.ts'
 import { EXIT, registerPeerCommands, reportError } from '../peer/cli/index.ts'
+import { declaredTuning, tuneProcess } from '../protocol/memory/process-tuning.ts'
 
 const program = new Command('cloudsync')
   .description('Peer-assisted cloud storage and sync')
@@ -14,6 +13,9 @@ const program = new Command('cloudsync')
   .exitOverride()
 registerCoordinatorCommands(program)
 registerPeerCommands(program)
+// Before any action runs (commands load their heavy modules only in their action), the
+// process takes the tuning its command declared, re-executing itself if it must.
+program.hook('preAction', (_program, action) => tuneProcess(declaredTuning(action)))
 
 try {
   await program.parseAsync(process.argv)
