@@ -81,9 +81,8 @@ export class LocalDiskBlobStore implements ServedBlobStore {
   /**
    * Metadata calls here (stat; a blob's open, close and rename) are synchronous:
    * each is microseconds of kernel time on a local file system, while a thread-pool round
-   * trip costs two thread switches. For 4 KiB commits that was 8% of the benchmark's
-   * throughput (501-518 -> 542-554/s). What waits on the disk (fsync, large writes) stays
-   * off the event loop.
+   * trip costs two thread switches, a measurable share of a small file's commit. What
+   * waits on the disk (fsync, large writes) stays off the event loop.
    */
   async head(key: string): Promise<BlobHead | null> {
     try {
@@ -128,8 +127,7 @@ export class LocalDiskBlobStore implements ServedBlobStore {
           if (filled === batch.length) await flush()
         }
         // Each piece is a socket read of its own, copied into the batch: released now, not
-        // left for the collector, whose full marks it would trigger every few dozen MB
-        // (coordinator CPU for bench:sync's GiB: 2.5-3.1 s against 4.2-4.6).
+        // left for the collector, whose full marks it would trigger every few dozen MB.
         releaseBytes(piece)
       })
       await flush()

@@ -27,7 +27,7 @@ export type CommitOutcome =
 
 /**
  * Commits an upload session as the new version at its path, in one transaction
- * (DESIGN.md "Conflicts"): the last write wins the path; a current version the upload
+ * (docs/DESIGN.md "Conflicts"): the last write wins the path; a current version the upload
  * was not based on is first kept as a conflict copy; an upload based on a file deleted
  * meanwhile re-creates it (an edit beats a concurrent delete). Completing a committed
  * session again answers the stored result and writes nothing.

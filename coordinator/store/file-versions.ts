@@ -72,7 +72,7 @@ export interface ConflictCopy {
 
 /**
  * Keeps a displaced version as a new file next to it, named after the device that wrote
- * it and when (DESIGN.md "Conflicts"), and logs it as `created` with `conflictOf`. The
+ * it and when (docs/DESIGN.md "Conflicts"), and logs it as `created` with `conflictOf`. The
  * change is made by `deviceId`, the committing device, on behalf of the displaced one:
  * every device must apply it, the committing one included.
  */
