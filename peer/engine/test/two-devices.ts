@@ -80,7 +80,7 @@ export async function devicesOf(
     const own = ownChunkProvider({ index: localIndex, fs, secret: account.secret })
     // A copy, as crossing a real network makes: what a source hands out is the caller's.
     providers[i] = async (id) => {
-      const bytes = (await own.read(id)) ?? (await device.engine.uploader.servingChunk(id))
+      const bytes = (await own.read(id)) ?? (await device.engine.uploader.uploads.read(id))
       return bytes && new Uint8Array(bytes)
     }
     const bridge = async (id: string) => {
