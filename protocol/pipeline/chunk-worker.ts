@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { encryptChunk } from '../crypto/chunk-cipher.ts'
 import { youngGenerationCollector } from '../memory/collect-young.ts'
-import { type ChunkJob, type ChunkResult, chunkResult } from './jobs.ts'
+import { type ChunkJob, type ChunkJobResult, chunkJobResult } from './jobs.ts'
 
 interface WorkerInit {
   slabs: SharedArrayBuffer[]
@@ -28,7 +28,7 @@ port.on('message', (job: ChunkJob) => {
     const plaintext = new Uint8Array(slabs[job.slab]!, job.offset, job.length)
     const chunk = encryptChunk(secret, plaintext, { keepCiphertext: job.keepCiphertext })
     collectYoung()
-    const result: ChunkResult = chunkResult(job.index, chunk)
+    const result: ChunkJobResult = chunkJobResult(job.index, chunk)
     if (chunk.ciphertext) {
       result.ciphertext = chunk.ciphertext
       port.postMessage({ ok: result }, [chunk.ciphertext.buffer as ArrayBuffer])

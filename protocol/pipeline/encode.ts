@@ -7,7 +7,7 @@ import { contentHash } from '../crypto/keys.ts'
 import type { Manifest, ManifestChunk } from '../manifest.ts'
 import type { ByteSource } from './byte-source.ts'
 import { inlineExecutor, workerPool } from './executors.ts'
-import type { ChunkExecutor, ChunkResult } from './jobs.ts'
+import type { ChunkExecutor, ChunkJobResult } from './jobs.ts'
 import { OrderedEmitter } from './ordered-emitter.ts'
 import { SlabPool } from './slabs.ts'
 
@@ -229,7 +229,7 @@ function withoutBytes(chunk: EncodedChunk): EncodedChunk {
   return ref
 }
 
-function toEncodedChunk(r: ChunkResult, offset: number, size: number): EncodedChunk {
+function toEncodedChunk(r: ChunkJobResult, offset: number, size: number): EncodedChunk {
   return {
     index: r.index,
     id: r.id,
