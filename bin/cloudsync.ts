@@ -2,12 +2,11 @@
  * The one command line: coordinator commands and device commands, composed here (the two
  * sides share only protocol/).
  */
-// First: it may re-execute the process before anything else runs (see there).
-import './malloc-tuning.ts'
 import { Command } from 'commander'
 import { registerCoordinatorCommands } from '../coordinator/cli.ts'
 import pkg from '../package.json' with { type: 'json' }
 import { EXIT, registerPeerCommands, reportError } from '../peer/cli/index.ts'
+import { declaredTuning, tuneProcess } from '../protocol/memory/process-tuning.ts'
 import { registerDemoCommand } from './demo.ts'
 
 // A reader that stops early (`cloudsync ls | head -1`) is not a failure of ours.
@@ -24,6 +23,9 @@ const program = new Command('cloudsync')
 registerCoordinatorCommands(program)
 registerPeerCommands(program)
 registerDemoCommand(program)
+// Before any action runs (commands load their heavy modules only in their action), the
+// process takes the tuning its command declared, re-executing itself if it must.
+program.hook('preAction', (_program, action) => tuneProcess(declaredTuning(action)))
 
 try {
   await program.parseAsync(process.argv)

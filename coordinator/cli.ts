@@ -4,11 +4,11 @@
  */
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
+import { CHUNK_MOVER_TUNING, declareTuning } from '../protocol/memory/process-tuning.ts'
 import { type Config, ConfigError, dataPaths, loadConfig } from './config.ts'
 
 export function registerCoordinatorCommands(program: Command): void {
-  program
-    .command('coordinator')
+  declareTuning(program.command('coordinator'), CHUNK_MOVER_TUNING)
     .description(
       'run a coordinator (PGlite, local blobs and an in-process bus in --data-dir unless configured)',
     )

@@ -9,7 +9,7 @@
  * benchmark run each coordinator set in a fresh schema this way).
  */
 import { createServer } from 'node:net'
-import { startBufferCollector } from '../protocol/runtime/buffer-collector.ts'
+import { startBufferCollector } from '../protocol/memory/buffer-collector.ts'
 import { buildApp } from './app.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 
@@ -42,7 +42,7 @@ export async function startServer(
   const app = await buildApp(config)
   const url = await app.listen({ host: config.host, port: config.port })
   // The embedded blob store carries chunk bytes through this process (S3 takes them
-  // elsewhere): they are collected like a device's (protocol/runtime/buffer-collector.ts).
+  // elsewhere): they are collected like a device's (protocol/memory/buffer-collector.ts).
   const stopCollector = config.s3 ? () => {} : startBufferCollector()
   return {
     url,

@@ -5,7 +5,7 @@ export const MiB = 1024 * KiB
 export const GiB = 1024 * MiB
 
 /**
- * FastCDC bounds (DESIGN.md "Chunks"). Large chunks keep a 50 GB file at ~12,000 chunks,
+ * FastCDC bounds (docs/DESIGN.md "Chunks, dedup, encryption"). Large chunks keep a 50 GB file at ~12,000 chunks,
  * so manifests stay small and per-chunk request overhead stays negligible.
  */
 export const DEFAULT_CHUNKING = Object.freeze({

@@ -126,7 +126,7 @@ export function conflictTimestamp(at: Date): string {
 }
 
 /**
- * The path of the conflict copy that keeps a displaced version (DESIGN.md "Conflicts"):
+ * The path of the conflict copy that keeps a displaced version (docs/DESIGN.md "Conflicts"):
  * `dir/name (conflicted copy from DEVICE YYYY-MM-DD HHMMSS).ext`. `attempt` > 1 appends a
  * number, for when that name is taken. The stem is shortened if the result would exceed
  * the name or path limits, so a valid path always gives a valid copy path.

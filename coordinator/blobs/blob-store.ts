@@ -4,8 +4,6 @@
  * from the store through presigned URLs; `put` and `get` exist for the coordinator's own
  * use (tests, repair, proof-of-possession challenges).
  */
-import type { Readable } from 'node:stream'
-import type { UrlSigner } from './local-signing.ts'
 
 export interface BlobHead {
   size: number
@@ -59,36 +57,4 @@ export interface BlobStore {
   /** Resolves when the store can serve requests (readiness probe); throws otherwise. */
   check(): Promise<void>
   close(): Promise<void>
-}
-
-/** An open stored blob, for streaming it out. */
-export interface BlobReader {
-  size: number
-  stream: Readable
-}
-
-/**
- * A store whose presigned URLs point at the coordinator's own data-plane route
- * (local-route.ts) rather than at S3: the embedded default, and the in-memory test store.
- */
-export interface ServedBlobStore extends BlobStore {
-  readonly signer: UrlSigner
-  /**
-   * Base URL devices reach the coordinator at, e.g. http://127.0.0.1:PORT. Settable after
-   * listen, since only then is the port known.
-   */
-  setPublicUrl(url: string): void
-  /**
-   * Stores a streamed body without buffering it, verifying its size and hash on the way:
-   * TOO_LARGE past `size` bytes, CHUNK_CORRUPT when short or when the hash is not the key;
-   * on any error nothing is stored. The pieces are the store's once handed over: one that
-   * is a buffer of its own (a socket read) may be released (detached) once stored.
-   */
-  receive(key: string, source: AsyncIterable<Uint8Array>, size: number): Promise<void>
-  /** Opens a blob for streaming, or null when absent. */
-  openRead(key: string): Promise<BlobReader | null>
-}
-
-export function isServedBlobStore(store: BlobStore): store is ServedBlobStore {
-  return 'signer' in store && 'receive' in store && 'openRead' in store
 }

@@ -9,20 +9,18 @@ import { createS3BlobStore, type S3BlobStoreConfig } from './s3.ts'
 export { MAX_BLOB_BYTES } from './blob-checks.ts'
 export type {
   BlobHead,
-  BlobReader,
   BlobStore,
   PresignedGet,
   PresignedPut,
   PresignGetOptions,
   PresignPutOptions,
-  ServedBlobStore,
 } from './blob-store.ts'
-export { isServedBlobStore } from './blob-store.ts'
 export { LocalDiskBlobStore, type LocalDiskBlobStoreConfig } from './local-disk.ts'
 export { type BlobRouteOptions, blobRoute } from './local-route.ts'
 export { BLOB_ROUTE_PATH, UrlSigner, type UrlSignerConfig } from './local-signing.ts'
 export { MemoryBlobStore } from './memory.ts'
 export { createS3BlobStore, S3BlobStore, type S3BlobStoreConfig } from './s3.ts'
+export { type BlobReader, isServedBlobStore, type ServedBlobStore } from './served-blob-store.ts'
 
 export interface BlobStoreConfig {
   /** Used when set with a non-empty bucket. */

@@ -19,19 +19,18 @@ import { constants, type FileHandle, mkdir, open, readFile, unlink } from 'node:
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { CloudsyncError } from '../../protocol/errors.ts'
-import { releaseBytes } from '../../protocol/runtime/release-bytes.ts'
+import { releaseBytes } from '../../protocol/memory/release-bytes.ts'
 import { assertBlobKey, assertBlobRange, assertChunkBytes } from './blob-checks.ts'
 import type {
   BlobHead,
-  BlobReader,
   PresignedGet,
   PresignedPut,
   PresignGetOptions,
   PresignPutOptions,
-  ServedBlobStore,
 } from './blob-store.ts'
 import { UrlSigner, type UrlSignerConfig } from './local-signing.ts'
 import { receiveChunk } from './receive-chunk.ts'
+import type { BlobReader, ServedBlobStore } from './served-blob-store.ts'
 
 export interface LocalDiskBlobStoreConfig extends UrlSignerConfig {
   /** Root directory; created on demand. */
@@ -82,9 +81,8 @@ export class LocalDiskBlobStore implements ServedBlobStore {
   /**
    * Metadata calls here (stat; a blob's open, close and rename) are synchronous:
    * each is microseconds of kernel time on a local file system, while a thread-pool round
-   * trip costs two thread switches. For 4 KiB commits that was 8% of the benchmark's
-   * throughput (501-518 -> 542-554/s). What waits on the disk (fsync, large writes) stays
-   * off the event loop.
+   * trip costs two thread switches, a measurable share of a small file's commit. What
+   * waits on the disk (fsync, large writes) stays off the event loop.
    */
   async head(key: string): Promise<BlobHead | null> {
     try {
@@ -129,8 +127,7 @@ export class LocalDiskBlobStore implements ServedBlobStore {
           if (filled === batch.length) await flush()
         }
         // Each piece is a socket read of its own, copied into the batch: released now, not
-        // left for the collector, whose full marks it would trigger every few dozen MB
-        // (coordinator CPU for bench:sync's GiB: 2.5-3.1 s against 4.2-4.6).
+        // left for the collector, whose full marks it would trigger every few dozen MB.
         releaseBytes(piece)
       })
       await flush()

@@ -8,8 +8,8 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import { assertBlobKey } from './blob-checks.ts'
-import type { ServedBlobStore } from './blob-store.ts'
 import { BLOB_ROUTE_PATH, type SignedQuery } from './local-signing.ts'
+import type { ServedBlobStore } from './served-blob-store.ts'
 
 export interface BlobRouteOptions {
   store: ServedBlobStore

@@ -7,15 +7,14 @@ import { CloudsyncError } from '../../protocol/errors.ts'
 import { assertBlobKey, assertBlobRange, assertChunkBytes } from './blob-checks.ts'
 import type {
   BlobHead,
-  BlobReader,
   PresignedGet,
   PresignedPut,
   PresignGetOptions,
   PresignPutOptions,
-  ServedBlobStore,
 } from './blob-store.ts'
 import { UrlSigner, type UrlSignerConfig } from './local-signing.ts'
 import { receiveChunk } from './receive-chunk.ts'
+import type { BlobReader, ServedBlobStore } from './served-blob-store.ts'
 
 export class MemoryBlobStore implements ServedBlobStore {
   readonly kind = 'memory'

@@ -1,5 +1,5 @@
 /**
- * Bearer device credentials (DESIGN.md "Keys"). A route group opts in with
+ * Bearer device credentials (docs/DESIGN.md "Keys: who knows what"). A route group opts in with
  * `app.addHook('onRequest', app.authenticate)`; its handlers then read `request.device`,
  * and every query they make is scoped to `request.device.accountId`, so a device sees only
  * its own account. Credentials are remembered for a few seconds per instance

@@ -1,6 +1,6 @@
 /**
  * Infrastructure: the metadata store, the blob store and the bus, chosen by configuration
- * (DESIGN.md "Two modes, one code path") and decorated on the app. Backends passed in by
+ * (docs/DESIGN.md "Two modes, one code path") and decorated on the app. Backends passed in by
  * the caller (tests sharing a database between two apps) are the caller's to close.
  */
 import type { FastifyInstance } from 'fastify'

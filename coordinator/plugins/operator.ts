@@ -1,5 +1,5 @@
 /**
- * The operator's bearer token for `/admin` routes (there is no user login: MISSION.md).
+ * The operator's bearer token for `/admin` routes (there is no user login: docs/DESIGN.md "Scope").
  * From configuration, or kept in the data directory, where the command line on the same
  * machine reads it; made on first start like the coordinator key.
  */

@@ -1,5 +1,5 @@
 /**
- * Operator actions on accounts. The coordinator has no user login (MISSION.md): an
+ * Operator actions on accounts. The coordinator has no user login (docs/DESIGN.md "Scope"): an
  * operator creates an account and hands its first device the printed link token.
  */
 import { createAccount as insertAccount } from '../store/accounts.ts'

@@ -6,9 +6,9 @@
 
 import type { FastifyInstance } from 'fastify'
 import type { Change } from '../../protocol/schemas/sync.ts'
-import { changesAfter, type Change as StoredChange } from '../store/changes.ts'
+import { changesAfter, type LoggedChange } from '../store/changes.ts'
 
-export function toChange(c: StoredChange): Change {
+export function toChange(c: LoggedChange): Change {
   return {
     seq: c.seq,
     kind: c.kind,
@@ -56,7 +56,7 @@ export async function publishChanges(
 export async function publishStoredChanges(
   app: FastifyInstance,
   accountId: string,
-  changes: readonly StoredChange[],
+  changes: readonly LoggedChange[],
 ): Promise<void> {
   try {
     for (const change of changes) {

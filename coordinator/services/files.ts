@@ -9,7 +9,7 @@ import {
   getFile,
   getFileVersion,
   type FileSummary as StoredSummary,
-} from '../store/files.ts'
+} from '../store/file-reads.ts'
 import { mapLimit } from './chunk-presence.ts'
 
 export function toSummary(f: StoredSummary): FileSummary {

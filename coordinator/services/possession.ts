@@ -1,5 +1,5 @@
 /**
- * Proof of possession in a global dedup domain (DESIGN.md "Chunks, dedup, encryption"):
+ * Proof of possession in a global dedup domain (docs/DESIGN.md "Chunks, dedup, encryption"):
  * a chunk another account uploaded is not listed as missing (uploading it again would
  * waste the dedup), nor granted for knowing its id (the "Dropship" attack). Instead the
  * upload answer carries a challenge for it, a fresh nonce and a random range of its

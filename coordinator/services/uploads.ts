@@ -21,7 +21,7 @@ import type {
 import type { AuthDevice } from '../plugins/auth.ts'
 import { accountDomain, GLOBAL_DOMAIN } from '../store/accounts.ts'
 import { findChunks } from '../store/chunks.ts'
-import { getFileByPath } from '../store/files.ts'
+import { getFileByPath } from '../store/file-reads.ts'
 import {
   createSession,
   discardSession,

@@ -41,5 +41,5 @@ export function accountDomain(accountId: string): string {
   return `account:${accountId}`
 }
 
-/** The operator's cross-account dedup domain (DESIGN.md "Chunks, dedup, encryption"). */
+/** The operator's cross-account dedup domain (docs/DESIGN.md "Chunks, dedup, encryption"). */
 export const GLOBAL_DOMAIN = 'global'

@@ -11,7 +11,8 @@ export interface ConflictOf {
   path: string
 }
 
-export interface Change {
+/** One entry of an account's change log, as stored. */
+export interface LoggedChange {
   /** Per account, gapless, in commit order: a device's cursor is the last seq it applied. */
   seq: number
   kind: ChangeKind
@@ -76,7 +77,7 @@ export async function appendChange(tx: Db, c: NewChange): Promise<number> {
 }
 
 export interface ChangePage {
-  changes: Change[]
+  changes: LoggedChange[]
   /** The cursor to ask from next time: the last seq returned, or the one given. */
   cursor: number
   hasMore: boolean
@@ -89,7 +90,7 @@ export async function changesAfter(
   cursor: number,
   limit: number,
 ): Promise<ChangePage> {
-  const { rows } = await db.query<Change>(
+  const { rows } = await db.query<LoggedChange>(
     `SELECT c.seq, c.kind, c.file_id AS "fileId", c.path, c.from_path AS "fromPath", c.version,
        v.size, v.hash,
        CASE WHEN c.kind IN ('created', 'modified') THEN v.manifest END AS manifest,

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import { lockAccount } from './accounts.ts'
-import type { Change } from './changes.ts'
+import type { LoggedChange } from './changes.ts'
 import type { NewChunk } from './chunks.ts'
 import type { Db } from './db.ts'
 import { json } from './db.ts'
-import { type ConflictCopy, preserveConflictCopy } from './file-writes.ts'
-import { type FileRecord, getFileByPath } from './files.ts'
-import { getSession, type UploadBase, type UploadSession } from './sessions.ts'
+import { type FileRecord, getFileByPath } from './file-reads.ts'
+import { type ConflictCopy, preserveConflictCopy } from './file-versions.ts'
+import { type CommitResult, getSession, type UploadBase, type UploadSession } from './sessions.ts'
 
-export interface CommitUpload {
+export interface CommitSessionInput {
   accountId: string
   deviceId: string
   sessionId: string
@@ -20,30 +20,20 @@ export interface CommitUpload {
   found?: NewChunk[]
 }
 
-/** What completing an upload answers; stored on the session and answered again on retry. */
-export interface CommitResult {
-  fileId: string
-  path: string
-  version: number
-  kind: 'created' | 'modified'
-  seq: number
-  /** The version this upload displaced without having seen it, kept under a new name. */
-  conflictCopy: ConflictCopy | null
-}
-
 export type CommitOutcome =
-  | { result: CommitResult; changes: Change[] }
+  | { result: CommitResult; changes: LoggedChange[] }
   /** Manifest indexes still lacking; the found chunks stay registered. */
   | { missing: number[] }
 
 /**
  * Commits an upload session as the new version at its path, in one transaction
- * (DESIGN.md "Conflicts"): the last write wins the path; a current version the upload
+ * (docs/DESIGN.md "Conflicts"): the last write wins the path; a current version the upload
  * was not based on is first kept as a conflict copy; an upload based on a file deleted
  * meanwhile re-creates it (an edit beats a concurrent delete). Completing a committed
- * session again answers the stored result and writes nothing.
+ * session again answers the stored result and writes nothing. INCOMPLETE_UPLOAD when
+ * chunks are still missing (commitSession answers those instead).
  */
-export async function commitUpload(db: Db, c: CommitUpload): Promise<CommitResult> {
+export async function commitSessionOrThrow(db: Db, c: CommitSessionInput): Promise<CommitResult> {
   const outcome = await commitSession(db, c)
   if ('missing' in outcome) {
     const { missing } = outcome
@@ -55,13 +45,13 @@ export async function commitUpload(db: Db, c: CommitUpload): Promise<CommitResul
 }
 
 /**
- * commitUpload, answering the changes it logged too (oldest first; none when the session
- * was committed before), so the caller can publish them without reading them back, or the
- * indexes still missing. One round trip (the commit_upload function, migration 003) unless
+ * Commits an upload session (as commitSessionOrThrow), answering the changes it logged too
+ * (oldest first; none when the session was committed before), so the caller can publish
+ * them without reading them back, or the indexes still missing. One round trip (the commit_upload function, migration 003) unless
  * the upload displaces a version: then the copy is preserved and the commit made in one
  * transaction.
  */
-export async function commitSession(db: Db, c: CommitUpload): Promise<CommitOutcome> {
+export async function commitSession(db: Db, c: CommitSessionInput): Promise<CommitOutcome> {
   const answer = await callCommit(db, c, null)
   if (answer.status !== 'conflict') return settle(db, c, answer, null)
   return db.transaction(async (tx) => {
@@ -92,7 +82,7 @@ type CommitAnswer =
 
 async function callCommit(
   db: Db,
-  c: CommitUpload,
+  c: CommitSessionInput,
   copy: ConflictCopy | null,
 ): Promise<CommitAnswer> {
   const found = c.found ?? []
@@ -115,9 +105,9 @@ async function callCommit(
 /** The outcome of an answer other than 'conflict': errors thrown, changes built. */
 async function settle(
   db: Db,
-  c: CommitUpload,
+  c: CommitSessionInput,
   answer: CommitAnswer,
-  earlier: Change[] | null,
+  earlier: LoggedChange[] | null,
 ): Promise<CommitOutcome> {
   switch (answer.status) {
     case 'not_found':
@@ -139,7 +129,7 @@ async function settle(
     case 'committed': {
       const { result } = answer
       const { manifest } = c.session ?? (await sessionOf(db, c))
-      const change: Change = {
+      const change: LoggedChange = {
         seq: result.seq,
         kind: result.kind,
         fileId: result.fileId,
@@ -160,14 +150,18 @@ async function settle(
   }
 }
 
-async function sessionOf(db: Db, c: CommitUpload): Promise<UploadSession> {
+async function sessionOf(db: Db, c: CommitSessionInput): Promise<UploadSession> {
   const session = await getSession(db, c.accountId, c.sessionId)
   if (!session) throw new CloudsyncError('NOT_FOUND', `No upload session ${c.sessionId}`)
   return session
 }
 
 /** The change preserveConflictCopy logged, as changesAfter would read it. */
-function copyChange(copy: ConflictCopy, displaced: FileRecord, c: CommitUpload): Change {
+function copyChange(
+  copy: ConflictCopy,
+  displaced: FileRecord,
+  c: CommitSessionInput,
+): LoggedChange {
   return {
     seq: copy.seq,
     kind: 'created',

@@ -6,7 +6,7 @@ import { openPglite } from './pglite.ts'
 export type { Db } from './db.ts'
 
 /**
- * Where metadata lives (DESIGN.md "Two modes, one code path"): a Postgres URL in
+ * Where metadata lives (docs/DESIGN.md "Two modes, one code path"): a Postgres URL in
  * production; otherwise embedded PGlite, persisted in `dataDir`, or in memory if neither
  * is given (tests).
  */

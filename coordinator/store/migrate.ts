@@ -4,7 +4,11 @@ import type { Db } from './db.ts'
 
 export const MIGRATIONS_DIR = join(import.meta.dirname, 'migrations')
 
-/** `001_init.sql`: applied in the order of their numbers, each exactly once. */
+/**
+ * `001_init.sql`: applied in the order of their names, each exactly once, and recorded by
+ * name. Two carry 002 (device_presence, possession_gc): renumbering one would make every
+ * existing database apply it again, so they keep their names.
+ */
 const MIGRATION_FILE = /^\d+_[\w-]+\.sql$/
 
 export interface Migration {

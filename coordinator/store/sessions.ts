@@ -2,14 +2,25 @@ import type { Manifest } from '../../protocol/manifest.ts'
 import { accountDomain } from './accounts.ts'
 import { byteBarrierParams, byteBarrierSql } from './chunk-bytes.ts'
 import { MAY_REFERENCE, registerChunks } from './chunks.ts'
-import type { CommitResult } from './commit.ts'
 import type { Db } from './db.ts'
 import { json } from './db.ts'
+import type { ConflictCopy } from './file-versions.ts'
 
 /** What an upload was based on. `fileId` is optional: without it, the path identifies the file. */
 export interface UploadBase {
   fileId: string | null
   version: number
+}
+
+/** What completing an upload answers; stored on the session and answered again on retry. */
+export interface CommitResult {
+  fileId: string
+  path: string
+  version: number
+  kind: 'created' | 'modified'
+  seq: number
+  /** The version this upload displaced without having seen it, kept under a new name. */
+  conflictCopy: ConflictCopy | null
 }
 
 export type SessionState = 'open' | 'committed' | 'expired'

@@ -46,7 +46,7 @@ const STATUS_CODES: Record<number, ErrorCode> = {
 /**
  * Keep-alive connections per origin. node:http rather than fetch: fetch copies every
  * request body (a chunk PUT is megabytes) and streams it through web streams, which cost
- * an upload about a fifth of its main thread, and as much again in garbage collection.
+ * an upload much of its main thread, and as much again in garbage collection.
  */
 const agents = {
   'http:': new HttpAgent({ keepAlive: true, maxSockets: 32 }),

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Command } from 'commander'
+import { DAEMON_TUNING, declareTuning } from '../../protocol/memory/process-tuning.ts'
 import { HttpCoordinator } from '../adapters/http-coordinator.ts'
 import type { DaemonStatus } from '../daemon/daemon.ts'
 import { STATUS_FILE } from '../daemon/status-file.ts'
@@ -8,8 +9,7 @@ import { loadLinked } from './link.ts'
 import { bytes } from './output.ts'
 
 export function registerSyncCommands(program: Command): void {
-  program
-    .command('sync')
+  declareTuning(program.command('sync'), DAEMON_TUNING)
     .description('run the sync daemon for a linked folder until interrupted')
     .option(
       '-d, --dir <path>',

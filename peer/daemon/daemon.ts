@@ -1,17 +1,18 @@
 import { rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { startBufferCollector } from '../../protocol/memory/buffer-collector.ts'
 import { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
-import { startBufferCollector } from '../../protocol/runtime/buffer-collector.ts'
 import type { DeviceInfo } from '../../protocol/schemas/devices.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
 import { ChokidarWatcher } from '../adapters/chokidar-watcher.ts'
-import { cloudSource } from '../adapters/cloud-source.ts'
 import { HttpCoordinator } from '../adapters/http-coordinator.ts'
 import { NodeFileSystem } from '../adapters/node-fs.ts'
 import { WebSocketPush } from '../adapters/ws-push.ts'
+import { cloudSource } from '../chunk-sources/cloud-source.ts'
+import { localChunkSource, ownChunkProvider } from '../chunk-sources/local-source.ts'
+import { firstProvider } from '../chunk-sources/served-chunks.ts'
 import { type Log, SyncEngine } from '../engine/sync-engine.ts'
-import { LocalIndex } from '../index/local-index.ts'
-import { localChunkSource, ownChunkProvider } from '../index/own-chunks.ts'
+import { LocalIndex } from '../local-index/local-index.ts'
 import { systemClock } from '../ports/clock.ts'
 import { withRetry } from '../retry.ts'
 import {
@@ -101,14 +102,14 @@ export class Daemon {
     const ownFiles = ownChunkProvider({ index: localIndex, fs, secret })
     // Peers get chunks from this device's synced files, from a file it is uploading right
     // now (streaming sync), or from what it prefetched itself.
-    const served = async (id: string): Promise<Uint8Array | undefined> =>
-      (await ownFiles.read(id)) ??
-      (await daemon?.engine.uploader.servingChunk(id)) ??
-      (await daemon?.engine.prefetcher?.read(id))
+    const served = firstProvider([
+      ownFiles,
+      { read: async (id) => daemon?.engine.serving.read(id) },
+    ])
     const node = await createSwarmNode({
       privateKey: decodeNodeKey(Buffer.from(state.nodeKey, 'base64')),
       listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
-      chunks: { identity, provider: { read: (id) => served(id) } },
+      chunks: { identity, provider: served },
       mdns: options.mdns ? {} : false,
     })
     const swarm = new SwarmSource({ identity, openStream: chunkStreamOpener(node) })

@@ -6,7 +6,7 @@ import type { LinkDeviceResponse } from '../../protocol/schemas/devices.ts'
 /**
  * What a linked device keeps about itself, in `<state dir>/device.json` (mode 0600): its
  * coordinator and credential, its coordinator-signed certificate, its libp2p key, and the
- * account's dedup secret, which never leaves the account's devices (DESIGN.md "Keys").
+ * account's dedup secret, which never leaves the account's devices (docs/DESIGN.md "Keys: who knows what").
  */
 export interface DeviceState extends LinkDeviceResponse {
   coordinatorUrl: string

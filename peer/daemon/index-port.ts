@@ -1,4 +1,4 @@
-import type { LocalIndex } from '../index/local-index.ts'
+import type { LocalIndex } from '../local-index/local-index.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
 
 const CURSOR = 'cursor'

@@ -4,10 +4,10 @@ import type { Manifest } from '../../protocol/manifest.ts'
 import { validatePath } from '../../protocol/paths.ts'
 import { FileAssembler } from '../../protocol/pipeline/assemble.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
-import type { ChunkSource } from '../chunk-source.ts'
+import type { ChunkSource } from '../chunk-sources/chunk-source.ts'
+import type { ChunkFetcher } from '../chunk-sources/fetcher.ts'
 import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-system.ts'
 import type { IndexedFile, SyncIndex } from '../ports/sync-index.ts'
-import type { ChunkFetcher } from './fetcher.ts'
 import type { Staged } from './prefetcher.ts'
 
 export interface ApplierDeps {

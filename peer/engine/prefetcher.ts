@@ -3,9 +3,9 @@ import { unsealPlainHash } from '../../protocol/crypto/keys.ts'
 import { FileAssembler, verifyManifestHash } from '../../protocol/pipeline/assemble.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { PendingMessage } from '../../protocol/schemas/ws.ts'
-import type { ChunkSource } from '../chunk-source.ts'
+import type { ChunkSource } from '../chunk-sources/chunk-source.ts'
+import type { ChunkFetcher } from '../chunk-sources/fetcher.ts'
 import type { SyncFileSystem, TempFile } from '../ports/file-system.ts'
-import type { ChunkFetcher } from './fetcher.ts'
 
 export interface PrefetcherDeps {
   fs: SyncFileSystem

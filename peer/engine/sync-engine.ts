@@ -1,14 +1,16 @@
 import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
-import type { ChunkSource } from '../chunk-source.ts'
+import type { ChunkSource } from '../chunk-sources/chunk-source.ts'
+import { ChunkFetcher } from '../chunk-sources/fetcher.ts'
+import { firstProvider } from '../chunk-sources/served-chunks.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { CoordinatorApi, PushChannel } from '../ports/coordinator.ts'
 import type { SyncFileSystem } from '../ports/file-system.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
 import type { FolderWatcher } from '../ports/watcher.ts'
+import type { ChunkProvider } from '../swarm/chunk-service.ts'
 import { ChangeApplier } from './applier.ts'
-import { ChunkFetcher } from './fetcher.ts'
 import { LocalSync } from './local-sync.ts'
 import { PathLocks } from './path-locks.ts'
 import { Prefetcher } from './prefetcher.ts'
@@ -56,6 +58,11 @@ export class SyncEngine {
   readonly local: LocalSync
   readonly remote: RemoteSync
   readonly prefetcher: Prefetcher | undefined
+  /**
+   * Chunks this engine can serve to peers besides the device's synced files: the files it
+   * is uploading (streaming sync), then what it prefetched of another device's upload.
+   */
+  readonly serving: ChunkProvider
   readonly #deps: SyncEngineDeps
   readonly #log: Log
   readonly #dirty = new Set<string>()
@@ -86,6 +93,7 @@ export class SyncEngine {
           })
         : undefined
     this.prefetcher = prefetcher
+    this.serving = firstProvider([this.uploader.uploads, prefetcher])
     const applier = new ChangeApplier({
       ...deps,
       fetcher: this.fetcher,

@@ -1,10 +1,9 @@
 import { GCM_TAG_BYTES } from '../../protocol/constants.ts'
-import { reencryptChunk } from '../../protocol/crypto/chunk-cipher.ts'
 import { possessionResponse } from '../../protocol/crypto/possession.ts'
 import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
+import { releaseBytes } from '../../protocol/memory/release-bytes.ts'
 import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
-import { releaseBytes } from '../../protocol/runtime/release-bytes.ts'
 import type {
   Challenge,
   ChunkUpload,
@@ -19,8 +18,9 @@ import {
   sameStat,
 } from '../ports/file-system.ts'
 import type { SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
-import { RecentCiphertexts } from './recent-ciphertexts.ts'
-import { UploadPace } from './upload-pace.ts'
+import { type EncodedFile, FileChangedError, InFlightUploads } from './in-flight-uploads.ts'
+
+export { type EncodedFile, FileChangedError } from './in-flight-uploads.ts'
 
 export interface UploaderDeps {
   fs: SyncFileSystem
@@ -33,18 +33,15 @@ export interface UploaderDeps {
   now: () => number
   /** For keeping the cloud upload in step with LAN peers pulling it (UploadPace); none: no pacing. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
+  /**
+   * The uploads in flight, shared with the chunk service that serves them to LAN peers;
+   * the uploader makes its own when none is given (a one-off `put`).
+   */
+  uploads?: InFlightUploads
   /** Chunk PUTs in flight per file. */
   concurrency?: number
   /** Told of bytes chunked and bytes sent, for progress bars. */
   progress?: { hashed(bytes: number): void; sent(bytes: number): void }
-}
-
-export interface EncodedFile {
-  manifest: Manifest
-  plainHashes: string[]
-  /** The plaintexts' CRC-32s, when this run encoded the file: re-reads check those. */
-  plainChecks?: number[]
-  stat: FileStat
 }
 
 export interface UploaderCounters {
@@ -56,25 +53,14 @@ export interface UploaderCounters {
   encryptionsShared: number
 }
 
-/** Enough for the chunks an upload and a peer pulling it have in flight between them. */
-const RECENT_CIPHERTEXT_BYTES = 32 * 1024 * 1024
-/** The file changed while it was being read or sent: start over once it settles. */
-export class FileChangedError extends Error {
-  override readonly name = 'FileChangedError'
-}
-
 /**
  * Uploads one file version: chunk it, ask the coordinator which chunks it lacks, PUT
  * those in parallel, then complete. Every acknowledged chunk is checkpointed, so after a
  * crash the upload resumes and re-sends only what the store does not have.
  */
 export class Uploader {
-  /**
-   * Files being uploaded right now, by local path. Registered before the coordinator hears
-   * of the upload (its `pending` notice goes to the other devices at once), so LAN peers
-   * can pull these chunks from this device while the cloud upload runs.
-   */
-  readonly inFlight = new Map<string, EncodedFile>()
+  /** Files being uploaded right now, and their chunks for LAN peers that pull them. */
+  readonly uploads: InFlightUploads
   readonly counters: UploaderCounters = {
     chunksSent: 0,
     bytesSent: 0,
@@ -83,17 +69,11 @@ export class Uploader {
     encryptionsShared: 0,
   }
   readonly #deps: UploaderDeps
-  readonly #recent = new RecentCiphertexts(
-    RECENT_CIPHERTEXT_BYTES,
-    () => this.counters.encryptionsShared++,
-  )
-  /** Cloud PUTs and peers pulling the same upload, kept in step; none without a clock. */
-  readonly #pace: UploadPace | undefined
 
   constructor(deps: UploaderDeps) {
     this.#deps = deps
-    const { sleep } = deps
-    this.#pace = sleep && new UploadPace({ now: deps.now, sleep })
+    this.uploads = deps.uploads ?? new InFlightUploads(deps)
+    this.uploads.onShared = () => this.counters.encryptionsShared++
   }
 
   /** Chunks and hashes the file. Undefined when it vanished; FileChangedError when it moved under us. */
@@ -129,8 +109,7 @@ export class Uploader {
   ): Promise<UploadCompleteResponse> {
     const { api, index, retry, now } = this.#deps
     const { manifest } = file
-    this.inFlight.set(path, file)
-    this.#pace?.begin(path)
+    this.uploads.begin(path, file)
     try {
       const session = await retry(() =>
         api.initUpload({ path: remotePath, ...manifest, baseVersion }, signal),
@@ -148,38 +127,8 @@ export class Uploader {
       await this.#send(path, file, session.sessionId, session.uploads, signal)
       return await this.#complete(path, file, session.sessionId, session.challenges ?? [], signal)
     } finally {
-      this.inFlight.delete(path)
-      this.#pace?.end(path)
-      if (this.inFlight.size === 0) this.#recent.clear()
+      this.uploads.end(path)
     }
-  }
-
-  /**
-   * A chunk of a file being uploaded, for a peer that asked: re-read, checked against the
-   * manifest and re-encrypted. Undefined when no upload in flight has it (or its file has
-   * changed since it was chunked).
-   */
-  async servingChunk(id: string): Promise<Uint8Array | undefined> {
-    for (const [path, file] of this.inFlight) {
-      const index = file.manifest.chunks.findIndex((c) => c.id === id)
-      if (index < 0) continue
-      await this.#pace?.beforeServe(path, index)
-      try {
-        return await this.#recent.get(id, this.#ciphertextBytes(file, index), async () => {
-          const handle = await this.#deps.fs.openRead(path)
-          try {
-            if (!sameStat(handle.stat, file.stat))
-              throw new FileChangedError(`${path} changed during its upload`)
-            return await this.#encrypt(handle, path, file, index)
-          } finally {
-            await handle.close()
-          }
-        })
-      } catch (err) {
-        if (!(err instanceof FileChangedError) && !isCloudsyncError(err)) throw err
-      }
-    }
-    return undefined
   }
 
   /**
@@ -252,8 +201,13 @@ export class Uploader {
       const stop = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal
       const worker = async () => {
         for (let upload = queue.shift(); upload && !stop.aborted; upload = queue.shift()) {
-          await this.#pace?.beforeUpload(path, upload.index, stop)
-          const { ciphertext, owned } = await this.#ciphertextAt(handle, path, file, upload.index)
+          await this.uploads.beforeUpload(path, upload.index, stop)
+          const { ciphertext, owned } = await this.uploads.ciphertextAt(
+            handle,
+            path,
+            file,
+            upload.index,
+          )
           await retry(() => api.putChunk(upload, ciphertext, stop))
           const same = indexesOf.get(file.manifest.chunks[upload.index]!.id) ?? [upload.index]
           for (const i of same) index.ackChunk(sessionId, i)
@@ -273,66 +227,13 @@ export class Uploader {
           }),
         ),
       )
-      this.#pace?.uploadSent(path)
+      this.uploads.uploadSent(path)
       const failure = results.find((r) => r.status === 'rejected')
       if (failure) throw failure.reason
       signal?.throwIfAborted()
     } finally {
       await handle.close()
     }
-  }
-
-  /**
-   * Chunk `index`'s ciphertext: re-read and re-encrypted, checked to be still the chunk the
-   * manifest names, unless a peer's request for it just did that.
-   */
-  async #ciphertextAt(
-    handle: ReadHandle,
-    path: string,
-    file: EncodedFile,
-    index: number,
-  ): Promise<{ ciphertext: Uint8Array; owned: boolean }> {
-    const chunk = file.manifest.chunks[index]
-    if (!chunk) {
-      throw new CloudsyncError(
-        'INVALID_INPUT',
-        `Coordinator asked for chunk ${index}, which does not exist`,
-      )
-    }
-    // Kept only while a peer pulls this file: a lone upload keeps nothing, and its
-    // ciphertext is the caller's alone (to release once sent).
-    const keep = this.#pace?.pulling(path) ?? false
-    const owned = !keep && !this.#recent.has(chunk.id)
-    const ciphertext = await this.#recent.get(
-      chunk.id,
-      this.#ciphertextBytes(file, index),
-      () => this.#encrypt(handle, path, file, index),
-      keep,
-    )
-    return { ciphertext, owned }
-  }
-
-  #ciphertextBytes(file: EncodedFile, index: number): number {
-    return file.manifest.chunks[index]!.size + GCM_TAG_BYTES
-  }
-
-  async #encrypt(
-    handle: ReadHandle,
-    path: string,
-    file: EncodedFile,
-    index: number,
-  ): Promise<Uint8Array> {
-    const chunk = file.manifest.chunks[index]!
-    const plaintext = await handle.readRange(chunk.offset, chunk.size)
-    const ciphertext = reencryptChunk(
-      this.#deps.secret,
-      plaintext,
-      file.plainHashes[index]!,
-      file.plainChecks?.[index],
-    )
-    releaseBytes(plaintext)
-    if (!ciphertext) throw new FileChangedError(`${path} changed during its upload`)
-    return ciphertext
   }
 
   /**
@@ -351,7 +252,7 @@ export class Uploader {
         throw new FileChangedError(`${path} changed before its upload`)
       const proofs = []
       for (const { index, nonce, offset, length } of challenges) {
-        const { ciphertext } = await this.#ciphertextAt(handle, path, file, index)
+        const { ciphertext } = await this.uploads.ciphertextAt(handle, path, file, index)
         proofs.push({ index, response: possessionResponse(nonce, ciphertext, offset, length) })
       }
       return { proofs }

@@ -7,7 +7,7 @@ import {
   protocolError,
   statusError,
 } from '../../protocol/p2p/chunk-protocol.ts'
-import type { ChunkResult } from '../chunk-source.ts'
+import type { ChunkResult } from '../chunk-sources/chunk-source.ts'
 import { checkRemoteHello, helloFrame, type SwarmIdentity } from './identity.ts'
 import { FrameReader, sendAll } from './stream-io.ts'
 

@@ -1,6 +1,12 @@
 /** The device's libp2p swarm: the node, the chunk service it runs, and the swarm ChunkSource. */
 
 export {
+  type OpenChunkStream,
+  type SwarmPeer,
+  SwarmSource,
+  type SwarmSourceInit,
+} from '../chunk-sources/swarm-source.ts'
+export {
   type ChunkProvider,
   ChunkService,
   type ChunkServiceCounters,
@@ -20,9 +26,3 @@ export {
   type SwarmNodeInit,
 } from './node.ts'
 export type { PeerCounters } from './peer-stats.ts'
-export {
-  type OpenChunkStream,
-  type SwarmPeer,
-  SwarmSource,
-  type SwarmSourceInit,
-} from './swarm-source.ts'

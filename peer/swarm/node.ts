@@ -12,7 +12,7 @@ import { createLibp2p } from 'libp2p'
 import { CHUNK_PROTOCOL, MiB } from '../../protocol/constants.ts'
 import { type ChunkService, type ChunkServiceInit, chunkService } from './chunk-service.ts'
 import { noiseCrypto } from './noise-crypto.ts'
-import type { OpenChunkStream, SwarmPeer } from './swarm-source.ts'
+import type { OpenChunkStream, SwarmPeer } from './swarm-peer.ts'
 
 /** The device's libp2p node: TCP, noise, yamux, identify, the chunk service, optional mDNS. */
 

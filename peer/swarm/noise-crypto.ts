@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto'
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { releaseBytes } from '../../protocol/runtime/release-bytes.ts'
+import { releaseBytes } from '../../protocol/memory/release-bytes.ts'
 
 /** Below this, noise's own choice (WebAssembly) is faster than a Node cipher object. */
 const SMALL_MESSAGE = 1200
@@ -16,9 +16,7 @@ const TAG_BYTES = 16
  *   two go to the socket as they are. The bytes on the wire are the same.
  * - received: the default (on Node) decrypts into a fresh buffer per message, a GiB of
  *   garbage per GiB received, although noise offers the message's own bytes (`dst`) to
- *   decrypt into. The plaintext is copied there and its buffer released at once
- *   (bench:sync, with the coordinator's matching change: 88-99 MB/s against 81-84, B's
- *   peak 263-268 MB against 287-296, in three interleaved pairs).
+ *   decrypt into. The plaintext is copied there and its buffer released at once.
  */
 export const noiseCrypto: ICryptoInterface = {
   ...defaultCrypto,

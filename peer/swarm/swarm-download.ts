@@ -1,9 +1,9 @@
 import { CloudsyncError } from '../../protocol/errors.ts'
-import type { ChunkResult } from '../chunk-source.ts'
+import type { ChunkResult } from '../chunk-sources/chunk-source.ts'
 import { type PeerChunkResult, requestChunks } from './chunk-client.ts'
 import type { PeerSlots } from './peer-slots.ts'
 import type { PeerStats } from './peer-stats.ts'
-import type { SwarmDownloadSettings, SwarmPeer } from './swarm-source.ts'
+import type { SwarmDownloadSettings, SwarmPeer } from './swarm-peer.ts'
 
 type Event = PeerChunkResult & { peerId: string }
 

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, type Hash } from 'node:cr
 import { crc32 } from 'node:zlib'
 import { GCM_TAG_BYTES } from '../constants.ts'
 import { CloudsyncError } from '../errors.ts'
-import { releaseBytes } from '../runtime/release-bytes.ts'
+import { releaseBytes } from '../memory/release-bytes.ts'
 import { chunkKey, chunkNonce, sealPlainHash, unsealPlainHash } from './keys.ts'
 
 /** Versions the ciphertext format: a chunk encrypted under another layout fails to open. */
@@ -12,8 +12,7 @@ const AAD = Buffer.from('cloudsync/chunk/v1')
  * Encrypting in cache-sized slices keeps each slice in L2 between the cipher and the
  * ciphertext hash; whole-chunk updates also allocate a fresh 4 MiB output per call. Each
  * slice the cipher returns is copied out and released at once (releaseBytes): left to the
- * collector, a GiB of them cost each daemon a full collection per ~48 MB (bench:sync
- * 81-90 MB/s with the release against 64-80 without, in interleaved runs).
+ * collector, they would start V8's full collections as often as the chunks themselves.
  */
 const SLICE = 64 * 1024
 
@@ -33,7 +32,7 @@ export interface EncryptedChunk {
 }
 
 /**
- * Convergent encryption (DESIGN.md): key = HMAC(domain secret, SHA-256(plaintext)),
+ * Convergent encryption (docs/DESIGN.md "Chunks, dedup, encryption"): key = HMAC(domain secret, SHA-256(plaintext)),
  * AES-256-GCM with a nonce derived from the key, id = SHA-256(ciphertext). With
  * `keepCiphertext: false` the ciphertext is hashed slice by slice and dropped.
  */

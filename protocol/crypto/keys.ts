@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto'
 
 /**
  * Everything derived from a dedup domain's secret, in one place. The secret never leaves
- * the account's devices (DESIGN.md "Keys"); the coordinator sees only what these
+ * the account's devices (docs/DESIGN.md "Keys: who knows what"); the coordinator sees only what these
  * functions output and cannot invert any of it.
  */
 

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto'
 
 /**
- * Proof of possession for cross-account dedup (DESIGN.md "Chunks, dedup, encryption"): in a
+ * Proof of possession for cross-account dedup (docs/DESIGN.md "Chunks, dedup, encryption"): in a
  * global domain an account may reference a chunk another account uploaded only after
  * proving it holds the bytes, because knowing a chunk id must not be enough to obtain the
  * file (the 2011 "Dropship" attack). The coordinator picks a fresh nonce and a random byte

@@ -3,7 +3,7 @@ import { decryptChunk } from '../crypto/chunk-cipher.ts'
 import { contentHash, unsealPlainHash } from '../crypto/keys.ts'
 import { CloudsyncError } from '../errors.ts'
 import type { Manifest } from '../manifest.ts'
-import { releaseBytes } from '../runtime/release-bytes.ts'
+import { releaseBytes } from '../memory/release-bytes.ts'
 
 /** Where assembled plaintext goes: a file handle, a buffer, an in-memory file. */
 export interface PositionalSink {

@@ -7,7 +7,7 @@ import { contentHash } from '../crypto/keys.ts'
 import type { Manifest, ManifestChunk } from '../manifest.ts'
 import type { ByteSource } from './byte-source.ts'
 import { inlineExecutor, workerPool } from './executors.ts'
-import type { ChunkExecutor, ChunkResult } from './jobs.ts'
+import type { ChunkExecutor, ChunkJobResult } from './jobs.ts'
 import { OrderedEmitter } from './ordered-emitter.ts'
 import { SlabPool } from './slabs.ts'
 
@@ -152,7 +152,7 @@ export class ChunkPipeline {
     const chunker = this.#chunker
     chunker.reset()
     const fileHash = options.plainSha256 ? createHash('sha256') : undefined
-    const emitter = new OrderedEmitter(onChunk, 2 * Math.max(1, this.#workers) + 2)
+    const emitter = new OrderedEmitter(onChunk, 2 * Math.max(1, this.#workers) + 2, withoutBytes)
     let nextIndex = 0
     let fileOffset = 0
 
@@ -223,7 +223,13 @@ export class ChunkPipeline {
   }
 }
 
-function toEncodedChunk(r: ChunkResult, offset: number, size: number): EncodedChunk {
+/** Keep the chunk's place in the manifest, not its bytes: the consumer owns those now. */
+function withoutBytes(chunk: EncodedChunk): EncodedChunk {
+  const { ciphertext: _, ...ref } = chunk
+  return ref
+}
+
+function toEncodedChunk(r: ChunkJobResult, offset: number, size: number): EncodedChunk {
   return {
     index: r.index,
     id: r.id,

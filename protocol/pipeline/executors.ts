@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { encryptChunk } from '../crypto/chunk-cipher.ts'
 import { CloudsyncError } from '../errors.ts'
-import { type ChunkExecutor, type ChunkJob, type ChunkResult, chunkResult } from './jobs.ts'
+import { type ChunkExecutor, type ChunkJob, type ChunkJobResult, chunkJobResult } from './jobs.ts'
 
 /** Runs jobs on the calling thread: for small files, where starting workers costs more. */
 export function inlineExecutor(slabs: SharedArrayBuffer[], secret: Uint8Array): ChunkExecutor {
@@ -11,7 +11,7 @@ export function inlineExecutor(slabs: SharedArrayBuffer[], secret: Uint8Array): 
       const plaintext = new Uint8Array(slabs[job.slab]!, job.offset, job.length)
       const chunk = encryptChunk(secret, plaintext, { keepCiphertext: job.keepCiphertext })
       return {
-        ...chunkResult(job.index, chunk),
+        ...chunkJobResult(job.index, chunk),
         ...(chunk.ciphertext && { ciphertext: chunk.ciphertext }),
       }
     },
@@ -19,7 +19,7 @@ export function inlineExecutor(slabs: SharedArrayBuffer[], secret: Uint8Array): 
   }
 }
 
-type Reply = { ok: ChunkResult } | { error: { index: number; message: string } }
+type Reply = { ok: ChunkJobResult } | { error: { index: number; message: string } }
 
 /**
  * A fixed pool of worker threads sharing the slabs. Each job goes to the worker with the
@@ -34,7 +34,7 @@ export function workerPool(
     const worker = new Worker(new URL('./chunk-worker.ts', import.meta.url), {
       workerData: { slabs, secret },
     })
-    const waiting = new Map<number, PromiseWithResolvers<ChunkResult>>()
+    const waiting = new Map<number, PromiseWithResolvers<ChunkJobResult>>()
     worker.on('message', (reply: Reply) => {
       const index = 'ok' in reply ? reply.ok.index : reply.error.index
       const pending = waiting.get(index)
@@ -54,7 +54,7 @@ export function workerPool(
   return {
     run(job: ChunkJob) {
       const target = workers.reduce((a, b) => (b.waiting.size < a.waiting.size ? b : a))
-      const pending = Promise.withResolvers<ChunkResult>()
+      const pending = Promise.withResolvers<ChunkJobResult>()
       target.waiting.set(job.index, pending)
       target.worker.postMessage(job)
       return pending.promise

@@ -9,7 +9,7 @@ export interface ChunkJob {
   keepCiphertext: boolean
 }
 
-export interface ChunkResult {
+export interface ChunkJobResult {
   index: number
   id: string
   plainHash: string
@@ -20,7 +20,10 @@ export interface ChunkResult {
 }
 
 /** What a job answers for the chunk it encrypted (its ciphertext stays with the caller). */
-export function chunkResult(index: number, chunk: EncryptedChunk): Omit<ChunkResult, 'ciphertext'> {
+export function chunkJobResult(
+  index: number,
+  chunk: EncryptedChunk,
+): Omit<ChunkJobResult, 'ciphertext'> {
   return {
     index,
     id: chunk.id,
@@ -32,6 +35,6 @@ export function chunkResult(index: number, chunk: EncryptedChunk): Omit<ChunkRes
 
 /** Runs chunk jobs: on worker threads, or inline for small files and tests. */
 export interface ChunkExecutor {
-  run(job: ChunkJob): Promise<ChunkResult>
+  run(job: ChunkJob): Promise<ChunkJobResult>
   close(): Promise<void>
 }

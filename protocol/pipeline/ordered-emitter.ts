@@ -1,25 +1,29 @@
-import type { EncodedChunk, EncodeOptions } from './encode.ts'
-import type { ChunkResult } from './jobs.ts'
-
 /**
  * Hands results to the consumer in index order however the workers finish, and bounds
- * how many chunks are dispatched but not yet consumed.
+ * how many items are dispatched but not yet consumed. `retain` says what of each consumed
+ * item to keep in `emitted` (the encoder keeps a chunk's place, not its bytes).
  */
-export class OrderedEmitter {
-  readonly emitted: EncodedChunk[] = []
-  readonly #ready = new Map<number, EncodedChunk>()
+export class OrderedEmitter<T extends { index: number }, K = T> {
+  readonly emitted: K[] = []
+  readonly #ready = new Map<number, T>()
   readonly #tracked = new Set<Promise<unknown>>()
   #chain: Promise<void> = Promise.resolve()
   #outstanding = 0
   #wake: (() => void) | undefined
   #failure: unknown
 
-  readonly onChunk: EncodeOptions['onChunk']
+  readonly onItem: ((item: T) => void | Promise<void>) | undefined
   readonly limit: number
+  readonly #retain: (item: T) => K
 
-  constructor(onChunk: EncodeOptions['onChunk'], limit: number) {
-    this.onChunk = onChunk
+  constructor(
+    onItem: ((item: T) => void | Promise<void>) | undefined,
+    limit: number,
+    retain: (item: T) => K,
+  ) {
+    this.onItem = onItem
     this.limit = limit
+    this.#retain = retain
   }
 
   async room(): Promise<void> {
@@ -31,7 +35,7 @@ export class OrderedEmitter {
     this.throwIfFailed()
   }
 
-  track(result: Promise<ChunkResult>, complete: (r: ChunkResult) => EncodedChunk): void {
+  track<R>(result: Promise<R>, complete: (r: R) => T): void {
     this.#outstanding++
     const done = result.then(
       (r) => {
@@ -52,14 +56,12 @@ export class OrderedEmitter {
       if (!chunk || this.#failure !== undefined) return
       this.#ready.delete(chunk.index)
       try {
-        await this.onChunk?.(chunk)
+        await this.onItem?.(chunk)
       } catch (err) {
         this.#fail(err)
         return
       }
-      // Keep the chunk's place in the manifest, not its bytes: the consumer owns those now.
-      const { ciphertext: _, ...ref } = chunk
-      this.emitted.push(ref)
+      this.emitted.push(this.#retain(chunk))
       this.#outstanding--
       this.#wake?.()
     }

@@ -123,7 +123,7 @@ const FileRef = Type.Object(
 
 /**
  * The commit. `conflict` names the conflict copy that now holds the version this commit
- * displaced without having seen it (DESIGN.md "Conflicts").
+ * displaced without having seen it (docs/DESIGN.md "Conflicts").
  */
 export const UploadCompleteResponse = Type.Object(
   {

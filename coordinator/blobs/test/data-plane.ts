@@ -1,7 +1,7 @@
 /** Test helper: a real Fastify server on 127.0.0.1 serving a ServedBlobStore's URLs. */
 import Fastify from 'fastify'
-import type { ServedBlobStore } from '../blob-store.ts'
 import { blobRoute } from '../local-route.ts'
+import type { ServedBlobStore } from '../served-blob-store.ts'
 
 export interface DataPlane {
   url: string

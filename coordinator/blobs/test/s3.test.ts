@@ -1,6 +1,6 @@
 /**
  * The S3 store against s3rver, a local S3-compatible server. s3rver neither checks
- * signatures nor verifies `x-amz-checksum-sha256` (DESIGN.md), so here we check that the
+ * signatures nor verifies `x-amz-checksum-sha256` (docs/DESIGN.md "Two modes, one code path"), so here we check that the
  * checksum is a signed header of the presigned PUT; signature and expiry tampering are
  * tested on the local store (local-route.test.ts).
  */

@@ -14,7 +14,7 @@ import {
 import { MetadataQuery } from '../../../protocol/schemas/history.ts'
 import { downloadFile, fileMetadata, toMetadata, toSummary } from '../../services/files.ts'
 import { checkPath } from '../../services/uploads.ts'
-import { getFileByPath, listFiles } from '../../store/files.ts'
+import { getFileByPath, listFiles } from '../../store/file-reads.ts'
 import { deviceSecurity, errorResponses } from '../schemas.ts'
 
 /** Page tokens are the last path of a page, base64url: opaque to clients, stable keyset. */

@@ -14,7 +14,7 @@ import {
 import { publishChanges } from '../../services/changes.ts'
 import { ownFile, toMetadata, toSummary } from '../../services/files.ts'
 import { checkPath } from '../../services/uploads.ts'
-import { deleteFile, moveFile } from '../../store/file-ops.ts'
+import { deleteFile, moveFile } from '../../store/delete-move.ts'
 import { deviceSecurity, errorResponses } from '../schemas.ts'
 
 export const writeRoutes: FastifyPluginAsyncTypebox = async (app) => {

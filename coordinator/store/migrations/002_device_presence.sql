@@ -1,4 +1,4 @@
--- Which coordinator instance holds an open WebSocket of which device (DESIGN.md: devices
+-- Which coordinator instance holds an open WebSocket of which device (docs/DESIGN.md "Peers": devices
 -- are online while connected to any instance). One row per (device, instance); the
 -- instance renews `expires_at` while the socket is open and deletes the row on close, so
 -- the row of an instance that died without closing (kill -9) lapses on its own.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { changesAfter } from '../changes.ts'
 import type { Db } from '../db.ts'
-import { listFiles } from '../files.ts'
+import { listFiles } from '../file-reads.ts'
 import { fakeManifest, newAccount, ticker, upload } from './fixtures.ts'
 
 export function changesContract(db: () => Db): void {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { accountDomain, getAccount } from '../accounts.ts'
 import { changesAfter } from '../changes.ts'
-import { commitUpload } from '../commit.ts'
+import { commitSessionOrThrow } from '../commit.ts'
 import type { Db } from '../db.ts'
-import { getFileByPath, getFileVersion } from '../files.ts'
+import { getFileByPath, getFileVersion } from '../file-reads.ts'
 import { createSession, markChunksPresent } from '../sessions.ts'
 import { fakeManifest, newAccount, ticker, upload } from './fixtures.ts'
 
@@ -181,7 +181,7 @@ export function commitContract(db: () => Db): void {
         now(),
       )
       const complete = () =>
-        commitUpload(db(), { accountId, deviceId, sessionId: session.id, now: now() })
+        commitSessionOrThrow(db(), { accountId, deviceId, sessionId: session.id, now: now() })
       const first = await complete()
       const second = await complete()
       expect(second).toEqual(first)

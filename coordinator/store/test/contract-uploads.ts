@@ -8,7 +8,7 @@ import {
   registerChunks,
   releaseChunkRefs,
 } from '../chunks.ts'
-import { commitUpload } from '../commit.ts'
+import { commitSessionOrThrow } from '../commit.ts'
 import type { Db } from '../db.ts'
 import { createSession, expireSessions, getSession, markChunksPresent } from '../sessions.ts'
 import { errorCode, fakeManifest, newAccount, ticker, upload } from './fixtures.ts'
@@ -64,7 +64,7 @@ export function uploadsContract(db: () => Db): void {
         ttlMs: HOUR,
       })
       const complete = (at: Date, by = deviceId) =>
-        commitUpload(db(), { accountId, deviceId: by, sessionId: session.id, now: at })
+        commitSessionOrThrow(db(), { accountId, deviceId: by, sessionId: session.id, now: at })
       expect(await errorCode(complete(t0))).toBe('INCOMPLETE_UPLOAD')
       await markChunksPresent(
         db(),

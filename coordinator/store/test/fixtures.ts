@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto'
 import { isCloudsyncError } from '../../../protocol/errors.ts'
 import type { Manifest } from '../../../protocol/manifest.ts'
 import { accountDomain, createAccount } from '../accounts.ts'
-import { type CommitResult, commitUpload } from '../commit.ts'
+import { commitSessionOrThrow } from '../commit.ts'
 import type { Db } from '../db.ts'
 import { createDevice, type Device } from '../devices.ts'
+import type { CommitResult } from '../sessions.ts'
 import { createSession, markChunksPresent, type UploadBase } from '../sessions.ts'
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex')
@@ -63,7 +64,7 @@ export async function upload(db: Db, u: UploadSpec): Promise<CommitResult> {
   })
   const ids = u.manifest.chunks.map((c) => c.id)
   await markChunksPresent(db, session, ids, u.now)
-  return commitUpload(db, {
+  return commitSessionOrThrow(db, {
     accountId: u.accountId,
     deviceId: u.deviceId,
     sessionId: session.id,

@@ -7,7 +7,7 @@ import { createTestSchema, postgresReachable, type TestSchema } from './pg-harne
 
 /**
  * What only a real server can show: PGlite is one connection, so nothing runs concurrently
- * there (DESIGN.md "Facts about the libraries").
+ * there (docs/DESIGN.md "Facts about the libraries").
  */
 const reachable = await postgresReachable()
 

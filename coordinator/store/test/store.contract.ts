@@ -3,7 +3,7 @@ import type { Db } from '../db.ts'
 import { migrate, readMigrations } from '../migrate.ts'
 import { changesContract } from './contract-changes.ts'
 import { commitContract } from './contract-commit.ts'
-import { fileOpsContract } from './contract-file-ops.ts'
+import { fileOpsContract } from './contract-delete-move.ts'
 import { identityContract } from './contract-identity.ts'
 import { uploadsContract } from './contract-uploads.ts'
 

@@ -4,11 +4,11 @@ import { sourceFromBytes } from '../../../protocol/pipeline/byte-source.ts'
 import { ChunkPipeline, type EncodedChunk } from '../../../protocol/pipeline/encode.ts'
 import type { Change } from '../../../protocol/schemas/sync.ts'
 import { MemoryFileSystem } from '../../adapters/memory-fs.ts'
-import { type ChunkSource, getEach } from '../../chunk-source.ts'
+import { type ChunkSource, getEach } from '../../chunk-sources/chunk-source.ts'
+import { ChunkFetcher } from '../../chunk-sources/fetcher.ts'
 import { syncIndexOf } from '../../daemon/index-port.ts'
-import { LocalIndex } from '../../index/local-index.ts'
+import { LocalIndex } from '../../local-index/local-index.ts'
 import { ChangeApplier } from '../applier.ts'
-import { ChunkFetcher } from '../fetcher.ts'
 
 const secret = createDomainSecret()
 const ids = {

@@ -8,7 +8,7 @@ import { ChunkPipeline } from '../../../protocol/pipeline/encode.ts'
 import { HttpCoordinator, linkDevice } from '../../adapters/http-coordinator.ts'
 import { MemoryFileSystem } from '../../adapters/memory-fs.ts'
 import { syncIndexOf } from '../../daemon/index-port.ts'
-import { LocalIndex } from '../../index/local-index.ts'
+import { LocalIndex } from '../../local-index/local-index.ts'
 import { Uploader } from '../uploader.ts'
 
 const globalSecret = randomBytes(32).toString('base64')

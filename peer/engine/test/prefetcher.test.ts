@@ -7,8 +7,8 @@ import { ChunkPipeline, type EncodedChunk } from '../../../protocol/pipeline/enc
 import type { Change } from '../../../protocol/schemas/sync.ts'
 import type { PendingMessage } from '../../../protocol/schemas/ws.ts'
 import { MemoryFileSystem } from '../../adapters/memory-fs.ts'
-import { type ChunkSource, getEach } from '../../chunk-source.ts'
-import { ChunkFetcher } from '../fetcher.ts'
+import { type ChunkSource, getEach } from '../../chunk-sources/chunk-source.ts'
+import { ChunkFetcher } from '../../chunk-sources/fetcher.ts'
 import { Prefetcher } from '../prefetcher.ts'
 
 const secret = createDomainSecret()

@@ -6,14 +6,14 @@
 import { createHash } from 'node:crypto'
 import { CloudsyncError } from '../../../protocol/errors.ts'
 import { ChunkPipeline } from '../../../protocol/pipeline/encode.ts'
-import { cloudSource } from '../../adapters/cloud-source.ts'
 import { MemoryFileSystem } from '../../adapters/memory-fs.ts'
 import { newAccount, type TestCoordinator } from '../../adapters/test/coordinator-harness.ts'
 import { WebSocketPush } from '../../adapters/ws-push.ts'
-import { type ChunkSource, getEach } from '../../chunk-source.ts'
+import { type ChunkSource, getEach } from '../../chunk-sources/chunk-source.ts'
+import { cloudSource } from '../../chunk-sources/cloud-source.ts'
+import { localChunkSource, ownChunkProvider } from '../../chunk-sources/local-source.ts'
 import { syncIndexOf } from '../../daemon/index-port.ts'
-import { LocalIndex } from '../../index/local-index.ts'
-import { localChunkSource, ownChunkProvider } from '../../index/own-chunks.ts'
+import { LocalIndex } from '../../local-index/local-index.ts'
 import { systemClock } from '../../ports/clock.ts'
 import { withRetry } from '../../retry.ts'
 import { SyncEngine } from '../sync-engine.ts'
@@ -80,7 +80,7 @@ export async function devicesOf(
     const own = ownChunkProvider({ index: localIndex, fs, secret: account.secret })
     // A copy, as crossing a real network makes: what a source hands out is the caller's.
     providers[i] = async (id) => {
-      const bytes = (await own.read(id)) ?? (await device.engine.uploader.servingChunk(id))
+      const bytes = (await own.read(id)) ?? (await device.engine.uploader.uploads.read(id))
       return bytes && new Uint8Array(bytes)
     }
     const bridge = async (id: string) => {

@@ -14,6 +14,7 @@ import {
   FrameDecoder,
   type Hello,
 } from '../../../protocol/p2p/chunk-protocol.ts'
+import { SwarmSource, type SwarmSourceInit } from '../../chunk-sources/swarm-source.ts'
 import type { ChunkProvider, ChunkServiceInit } from '../chunk-service.ts'
 import type { SwarmIdentity } from '../identity.ts'
 import {
@@ -24,7 +25,6 @@ import {
   type SwarmNode,
 } from '../node.ts'
 import { sendAll } from '../stream-io.ts'
-import { SwarmSource, type SwarmSourceInit } from '../swarm-source.ts'
 
 /** A coordinator's key and one account on it. */
 export interface Account {

@@ -23,7 +23,8 @@ import { sourceFromBytes } from '../../../protocol/pipeline/byte-source.ts'
 import { ChunkPipeline } from '../../../protocol/pipeline/encode.ts'
 import type { Change } from '../../../protocol/schemas/sync.ts'
 import { NodeFileSystem } from '../../adapters/node-fs.ts'
-import type { ChunkSource } from '../../chunk-source.ts'
+import type { ChunkSource } from '../../chunk-sources/chunk-source.ts'
+import { ChunkFetcher } from '../../chunk-sources/fetcher.ts'
 import {
   type DeviceState,
   loadDeviceState,
@@ -31,7 +32,6 @@ import {
   secretOf,
 } from '../../daemon/device-state.ts'
 import { ChangeApplier } from '../../engine/applier.ts'
-import { ChunkFetcher } from '../../engine/fetcher.ts'
 import type { IndexedFile, SyncIndex } from '../../ports/sync-index.ts'
 import { type Device, E2E, waitFor } from './harness.ts'
 

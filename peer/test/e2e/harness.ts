@@ -10,10 +10,14 @@ import { createWriteStream, type WriteStream } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { readStatus, STATE_DIR } from './observe.ts'
+import { waitFor } from './wait.ts'
+
+export * from './observe.ts'
+export * from './wait.ts'
 
 export const REPO = join(import.meta.dirname, '..', '..', '..')
 export const BIN = join(REPO, 'bin', 'cloudsync.ts')
-export const STATE_DIR = '.cloudsync'
 
 /** The environment children get: nothing from ours that the coordinator's config reads. */
 export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -24,41 +28,6 @@ export function childEnv(extra: Record<string, string> = {}): Record<string, str
     ...extra,
   }
 }
-
-export interface WaitOptions {
-  timeoutMs?: number
-  intervalMs?: number
-  /** Named in the error when the wait times out. */
-  what: string
-}
-
-/**
- * Polls `condition` until it returns a value other than false/undefined/null; throws
- * (naming `what` and the last error the condition threw) after `timeoutMs`.
- */
-export async function waitFor<T>(
-  condition: () => T | false | undefined | null | Promise<T | false | undefined | null>,
-  { timeoutMs = 30_000, intervalMs = 100, what }: WaitOptions,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let lastError: unknown
-  for (;;) {
-    try {
-      const value = await condition()
-      if (value !== false && value !== undefined && value !== null) return value
-      lastError = undefined
-    } catch (err) {
-      lastError = err
-    }
-    if (Date.now() >= deadline) {
-      const why = lastError ? ` (last error: ${(lastError as Error).message})` : ''
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`)
-    }
-    await sleep(intervalMs)
-  }
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** A child process whose output (stdout and stderr) is kept in memory and in a log file. */
 export class Proc {
@@ -326,7 +295,3 @@ export class E2E {
     await rm(this.root, { recursive: true, force: true, maxRetries: 3 })
   }
 }
-
-import { readStatus } from './observe.ts'
-
-export * from './observe.ts'

@@ -7,10 +7,21 @@ import { createReadStream } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
 import type { DaemonStatus } from '../../daemon/daemon.ts'
-import { type Device, STATE_DIR, waitFor } from './harness.ts'
+import { waitFor } from './wait.ts'
+
+/** A device folder's state directory (the daemon's index, status file and temp files). */
+export const STATE_DIR = '.cloudsync'
+
+/** What observing a device needs of the harness's `Device`. */
+export interface ObservedDevice {
+  name: string
+  dir: string
+  stateDir: string
+  daemon?: { readonly pid: number } | undefined
+}
 
 /** The daemon's status file, or undefined while there is none (or it is being replaced). */
-export async function readStatus(device: Device): Promise<DaemonStatus | undefined> {
+export async function readStatus(device: ObservedDevice): Promise<DaemonStatus | undefined> {
   try {
     return JSON.parse(await readFile(join(device.stateDir, 'status.json'), 'utf8')) as DaemonStatus
   } catch {
@@ -19,7 +30,10 @@ export async function readStatus(device: Device): Promise<DaemonStatus | undefin
 }
 
 /** Status fresher than `since` (ms since epoch) from the running daemon. */
-export async function freshStatus(device: Device, since = Date.now()): Promise<DaemonStatus> {
+export async function freshStatus(
+  device: ObservedDevice,
+  since = Date.now(),
+): Promise<DaemonStatus> {
   return waitFor(
     async () => {
       const s = await readStatus(device)
@@ -55,7 +69,7 @@ export const treeLines = (tree: Map<string, string>): string[] =>
 
 /** Waits until every folder holds exactly `expected` (path -> SHA-256). */
 export async function waitForTrees(
-  devices: Device[],
+  devices: ObservedDevice[],
   expected: Map<string, string>,
   timeoutMs = 30_000,
 ): Promise<void> {

@@ -1,10 +1,10 @@
 import { encryptChunk } from '../../protocol/crypto/chunk-cipher.ts'
 import { CloudsyncError } from '../../protocol/errors.ts'
-import { type ChunkFetchOptions, type ChunkSource, getEach } from '../chunk-source.ts'
+import type { ChunkLocation, LocalIndex } from '../local-index/local-index.ts'
 import type { SyncFileSystem } from '../ports/file-system.ts'
 import { sameStat } from '../ports/file-system.ts'
 import type { ChunkProvider } from '../swarm/chunk-service.ts'
-import type { ChunkLocation, LocalIndex } from './local-index.ts'
+import { type ChunkFetchOptions, type ChunkSource, getEach } from './chunk-source.ts'
 
 export interface OwnChunksInit {
   index: LocalIndex

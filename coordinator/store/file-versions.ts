@@ -5,7 +5,7 @@ import { appendChange, type ConflictOf } from './changes.ts'
 import { addChunkRefs } from './chunks.ts'
 import type { Db } from './db.ts'
 import { json } from './db.ts'
-import { type FileRecord, getFileByPath } from './files.ts'
+import { type FileRecord, getFileByPath } from './file-reads.ts'
 
 /**
  * The writes that commits share. All of them run inside a transaction that holds the
@@ -72,7 +72,7 @@ export interface ConflictCopy {
 
 /**
  * Keeps a displaced version as a new file next to it, named after the device that wrote
- * it and when (DESIGN.md "Conflicts"), and logs it as `created` with `conflictOf`. The
+ * it and when (docs/DESIGN.md "Conflicts"), and logs it as `created` with `conflictOf`. The
  * change is made by `deviceId`, the committing device, on behalf of the displaced one:
  * every device must apply it, the committing one included.
  */

@@ -3,9 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { CloudsyncError } from '../../../protocol/errors.ts'
 import { bufferSink, FileAssembler } from '../../../protocol/pipeline/assemble.ts'
 import type { DownloadResponse } from '../../../protocol/schemas/files.ts'
-import type { ChunkResult } from '../../chunk-source.ts'
-import { CloudSource, cloudSource } from '../cloud-source.ts'
-import type { HttpCoordinator } from '../http-coordinator.ts'
+import type { HttpCoordinator } from '../../adapters/http-coordinator.ts'
 import {
   type EncryptedFile,
   encryptFile,
@@ -14,7 +12,9 @@ import {
   startCoordinator,
   type TestCoordinator,
   uploadFile,
-} from './coordinator-harness.ts'
+} from '../../adapters/test/coordinator-harness.ts'
+import type { ChunkResult } from '../chunk-source.ts'
+import { CloudSource, cloudSource } from '../cloud-source.ts'
 
 let t: TestCoordinator
 beforeAll(async () => {

@@ -5,10 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { decryptChunk, verifyChunkId } from '../../../protocol/crypto/chunk-cipher.ts'
 import { MemoryFileSystem } from '../../adapters/memory-fs.ts'
 import { NodeFileSystem } from '../../adapters/node-fs.ts'
-import type { ChunkResult } from '../../chunk-source.ts'
-import { LocalIndex } from '../local-index.ts'
-import { localChunkSource, ownChunkProvider } from '../own-chunks.ts'
-import { encode, entry, randomContent, secret } from './helpers.ts'
+import { LocalIndex } from '../../local-index/local-index.ts'
+import { encode, entry, randomContent, secret } from '../../local-index/test/helpers.ts'
+import type { ChunkResult } from '../chunk-source.ts'
+import { localChunkSource, ownChunkProvider } from '../local-source.ts'
 
 /** A folder holding `bytes` at `path`, indexed as synced. */
 function indexed(path: string, bytes: Uint8Array) {

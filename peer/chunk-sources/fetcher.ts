@@ -1,14 +1,13 @@
 import { CloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
+import { releaseBytes } from '../../protocol/memory/release-bytes.ts'
 import type { FileAssembler } from '../../protocol/pipeline/assemble.ts'
-import { releaseBytes } from '../../protocol/runtime/release-bytes.ts'
-import type { ChunkSource } from '../chunk-source.ts'
+import type { ChunkSource } from './chunk-source.ts'
 
 /**
  * Chunks being verified, decrypted and written at once: one decrypting while the other's
  * write completes. Direct writes (peer/adapters/direct-writes.ts) finish in a few ms, so
- * more would only hold more chunk buffers (bench:sync: the same speed with 2; B's peaks
- * 274-291 MB, against 279-305 with 4 in earlier runs, not interleaved).
+ * more would only hold more chunk buffers, for no more speed.
  */
 const ACCEPTS_IN_FLIGHT = 2
 

@@ -2,7 +2,7 @@ import { CloudsyncError } from '../../protocol/errors.ts'
 import { lockAccount } from './accounts.ts'
 import { appendChange } from './changes.ts'
 import type { Db } from './db.ts'
-import { type FileRecord, getFile, getFileByPath } from './files.ts'
+import { type FileRecord, getFile, getFileByPath } from './file-reads.ts'
 
 /**
  * Deletes and moves. Both name the version they were based on and are refused with

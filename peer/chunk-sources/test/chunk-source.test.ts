@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { CloudsyncError } from '../../../protocol/errors.ts'
-import { asChunkError, type ChunkResult, getEach } from '../../chunk-source.ts'
+import { asChunkError, type ChunkResult, getEach } from '../chunk-source.ts'
 
 describe('getEach (getMany for one-at-a-time sources)', () => {
   it('yields one result per distinct id, errors as results, at most `concurrency` at once', async () => {

@@ -7,13 +7,13 @@
 import { verifyChunkId } from '../../protocol/crypto/chunk-cipher.ts'
 import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import type { DownloadResponse } from '../../protocol/schemas/files.ts'
+import type { CoordinatorApi } from '../ports/coordinator.ts'
 import {
   type ChunkFetchOptions,
   type ChunkResult,
   type ChunkSource,
   getEach,
-} from '../chunk-source.ts'
-import type { CoordinatorApi } from '../ports/coordinator.ts'
+} from './chunk-source.ts'
 
 export interface CloudSourceInit {
   /** The download answer of the version (`api.download(fileId, version, signal)`). */

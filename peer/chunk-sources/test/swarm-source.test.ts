@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KiB } from '../../../protocol/constants.ts'
-import type { ChunkResult } from '../../chunk-source.ts'
 import {
   type Device,
   helloWith,
@@ -11,7 +10,8 @@ import {
   startDevice,
   stopAll,
   swarmOf,
-} from './helpers.ts'
+} from '../../swarm/test/helpers.ts'
+import type { ChunkResult } from '../chunk-source.ts'
 
 const account = newAccount()
 const file = Array.from({ length: 24 }, (_, i) => randomChunk(256 * KiB + i * 4099))

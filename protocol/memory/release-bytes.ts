@@ -1,8 +1,8 @@
 /**
  * Gives a buffer's memory back now, not at V8's next major collection. A buffer's bytes
- * live outside the JavaScript heap, and V8 (and protocol/runtime/buffer-collector.ts)
- * start a full mark of the heap each time enough of them have been allocated since the
- * last one: a daemon receiving 1 GiB ran about 120 of those, a third of its CPU time.
+ * live outside the JavaScript heap, and V8 (and buffer-collector.ts) start a full mark
+ * of the heap each time enough of them have been allocated since the last one: for a
+ * daemon moving gigabytes, a large share of its CPU.
  * Detaching the buffer (transferring its contents to nothing) frees them at once and
  * leaves the collector nothing to count.
  *

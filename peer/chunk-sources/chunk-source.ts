@@ -1,4 +1,4 @@
-import { CloudsyncError, isCloudsyncError } from '../protocol/errors.ts'
+import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 
 /**
  * Where the sync logic gets chunk bytes: the device's own files, the swarm, the cloud.

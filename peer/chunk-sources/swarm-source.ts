@@ -1,22 +1,13 @@
-import type { Stream } from '@libp2p/interface'
 import { CloudsyncError } from '../../protocol/errors.ts'
-import type { ChunkFetchOptions, ChunkResult, ChunkSource } from '../chunk-source.ts'
-import { DEFAULT_IDLE_TIMEOUT_MS } from './chunk-client.ts'
-import type { SwarmIdentity } from './identity.ts'
-import { PeerSlots } from './peer-slots.ts'
-import { type PeerCounters, PeerStats } from './peer-stats.ts'
-import { SwarmDownload } from './swarm-download.ts'
+import { DEFAULT_IDLE_TIMEOUT_MS } from '../swarm/chunk-client.ts'
+import type { SwarmIdentity } from '../swarm/identity.ts'
+import { PeerSlots } from '../swarm/peer-slots.ts'
+import { type PeerCounters, PeerStats } from '../swarm/peer-stats.ts'
+import { SwarmDownload } from '../swarm/swarm-download.ts'
+import type { OpenChunkStream, SwarmDownloadSettings, SwarmPeer } from '../swarm/swarm-peer.ts'
+import type { ChunkFetchOptions, ChunkResult, ChunkSource } from './chunk-source.ts'
 
-/** A device of this account, as the coordinator (or mDNS) announced it. */
-export interface SwarmPeer {
-  /** libp2p peer id; the chunk protocol checks the peer's certificate names it. */
-  peerId: string
-  /** Where to dial it, e.g. `/ip4/192.168.1.5/tcp/4001`; not needed if already connected. */
-  multiaddrs?: string[]
-}
-
-/** Opens a CHUNK_PROTOCOL stream to a peer (libp2p in production: `chunkStreamOpener`). */
-export type OpenChunkStream = (peer: SwarmPeer, signal: AbortSignal) => Promise<Stream>
+export type { OpenChunkStream, SwarmPeer } from '../swarm/swarm-peer.ts'
 
 export interface SwarmSourceInit {
   identity: SwarmIdentity
@@ -33,19 +24,6 @@ export interface SwarmSourceInit {
   /** A peer whose request broke is left out of new requests for this long. */
   downPeerBackoffMs?: number
 }
-
-export type SwarmDownloadSettings = Required<
-  Pick<
-    SwarmSourceInit,
-    | 'identity'
-    | 'openStream'
-    | 'requestsPerPeer'
-    | 'chunksPerRequest'
-    | 'requestTimeoutMs'
-    | 'idleTimeoutMs'
-    | 'downPeerBackoffMs'
-  >
->
 
 export const DEFAULT_REQUESTS_PER_PEER = 3
 export const DEFAULT_CHUNKS_PER_REQUEST = 2

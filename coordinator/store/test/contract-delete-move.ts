@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { getAccount } from '../accounts.ts'
 import { changesAfter } from '../changes.ts'
 import type { Db } from '../db.ts'
-import { deleteFile, moveFile } from '../file-ops.ts'
-import { getFile, getFileByPath } from '../files.ts'
+import { deleteFile, moveFile } from '../delete-move.ts'
+import { getFile, getFileByPath } from '../file-reads.ts'
 import { errorCode, fakeManifest, newAccount, ticker, upload } from './fixtures.ts'
 
 export function fileOpsContract(db: () => Db): void {

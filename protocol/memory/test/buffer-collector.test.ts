@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CollectionSchedule } from '../runtime/buffer-collector.ts'
+import { CollectionSchedule } from '../buffer-collector.ts'
 
 const MB = 1024 * 1024
 const limits = { stepBytes: 8 * MB, ceilingBytes: 32 * MB }
