@@ -9,6 +9,7 @@ import { ChunkPipeline } from '../../../protocol/pipeline/encode.ts'
 import { cloudSource } from '../../adapters/cloud-source.ts'
 import { MemoryFileSystem } from '../../adapters/memory-fs.ts'
 import { newAccount, type TestCoordinator } from '../../adapters/test/coordinator-harness.ts'
+import type { HttpCoordinator } from '../../adapters/http-coordinator.ts'
 import { WebSocketPush } from '../../adapters/ws-push.ts'
 import { type ChunkSource, getEach } from '../../chunk-source.ts'
 import { syncIndexOf } from '../../daemon/index-port.ts'
@@ -22,6 +23,8 @@ export interface Device {
   name: string
   fs: MemoryFileSystem
   engine: SyncEngine
+  /** The device's own coordinator client, for tests that act on the account directly. */
+  api: HttpCoordinator
   /** Stops the engine (the folder and index stay) and starts a fresh one on them. */
   restart(): Promise<void>
   stop(): Promise<void>
@@ -115,10 +118,12 @@ export async function devicesOf(
         cloudSourceFor: (change) => cloudSource(api, change.fileId, change.version),
         retry: (call) => withRetry(call, { attempts: 5, baseMs: 20, maxMs: 200 }),
         pollWaitSeconds: 1,
+        log: (l, m, f) => console.log(linked.deviceId.slice(0,4), l, m, JSON.stringify(f)),
       })
     const device: Device = {
       name: `device-${i}`,
       fs,
+      api: realApi,
       engine: make(),
       async restart() {
         await device.engine.stop()
