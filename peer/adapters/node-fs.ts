@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto'
 import { isUtf8 } from 'node:buffer'
+import { randomUUID } from 'node:crypto'
 import type { Dirent, Stats } from 'node:fs'
 import { constants } from 'node:fs'
 import {

@@ -57,7 +57,7 @@ export class LocalSync {
 
   /** Syncs a batch; returns the paths to try again later (still changing, or just vanished). */
   async syncBatch(paths: Iterable<string>, signal?: AbortSignal): Promise<string[]> {
-    const { fs, index, now } = this.#deps
+    const { index, now } = this.#deps
     const present: string[] = []
     const retry: string[] = []
     for (const path of new Set(paths)) {

@@ -104,8 +104,7 @@ export class RemoteSync {
     if (message.type === 'ready') {
       this.connected = true
       this.connectedSince = this.#deps.clock.now()
-    }
-    else if (message.type === 'change') await this.applyInOrder(message.change, signal)
+    } else if (message.type === 'change') await this.applyInOrder(message.change, signal)
     else if (message.type === 'error')
       this.#deps.log('warn', 'coordinator error on the push channel', message.error)
     this.#deps.onMessage?.(message)
@@ -150,7 +149,8 @@ export class RemoteSync {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#deps.beforeApply?.(change)
-        await this.#deps.afterApply?.(change, await this.#apply(change, signal))
+        const outcome = await this.#apply(change, signal)
+        await this.#deps.afterApply?.(change, outcome)
         break
       } catch (err) {
         if (signal.aborted) throw err
@@ -173,7 +173,10 @@ export class RemoteSync {
     // A skipped change may have waited for this one (a file that had to go before a folder
     // of its name could be made, or the reverse): try those again at once.
     for (const problem of problems.list('skipped')) {
-      if (problem.change?.seq !== change.seq && pathsOf(change).some((p) => related(p, problem.path)))
+      if (
+        problem.change?.seq !== change.seq &&
+        pathsOf(change).some((p) => related(p, problem.path))
+      )
         await this.#retry(problem.path, signal)
     }
   }

@@ -31,7 +31,8 @@ export interface SkippedChangeStore {
   save(changes: Change[]): void
 }
 
-const key = (kind: ProblemKind, path: string) => `${kind === 'skipped' ? 'remote' : 'local'}:${path}`
+const key = (kind: ProblemKind, path: string) =>
+  `${kind === 'skipped' ? 'remote' : 'local'}:${path}`
 
 /** The errno or CloudsyncError code of an error, if any. */
 export function errorCode(err: unknown): string | undefined {

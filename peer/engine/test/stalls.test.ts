@@ -104,7 +104,7 @@ describe('item 1: a name no device can use', () => {
 })
 
 describe('items 2 and 3: a file and a folder of the same name, in either order', () => {
-  it('replaces a file by a folder even when the folder\'s file comes first in the log', async () => {
+  it("replaces a file by a folder even when the folder's file comes first in the log", async () => {
     const [a, b] = await pair(false)
     try {
       a.fs.writeFile('swap', text('a file'))

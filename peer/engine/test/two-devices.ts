@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto'
 import { CloudsyncError } from '../../../protocol/errors.ts'
 import { ChunkPipeline } from '../../../protocol/pipeline/encode.ts'
 import { cloudSource } from '../../adapters/cloud-source.ts'
+import type { HttpCoordinator } from '../../adapters/http-coordinator.ts'
 import { MemoryFileSystem } from '../../adapters/memory-fs.ts'
 import { newAccount, type TestCoordinator } from '../../adapters/test/coordinator-harness.ts'
-import type { HttpCoordinator } from '../../adapters/http-coordinator.ts'
 import { WebSocketPush } from '../../adapters/ws-push.ts'
 import { type ChunkSource, getEach } from '../../chunk-source.ts'
 import { syncIndexOf } from '../../daemon/index-port.ts'
@@ -118,7 +118,6 @@ export async function devicesOf(
         cloudSourceFor: (change) => cloudSource(api, change.fileId, change.version),
         retry: (call) => withRetry(call, { attempts: 5, baseMs: 20, maxMs: 200 }),
         pollWaitSeconds: 1,
-        log: (l, m, f) => console.log(linked.deviceId.slice(0,4), l, m, JSON.stringify(f)),
       })
     const device: Device = {
       name: `device-${i}`,
