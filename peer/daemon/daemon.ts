@@ -1,4 +1,4 @@
-import { rename, writeFile } from 'node:fs/promises'
+import { rename, statfs, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
 import { startBufferCollector } from '../../protocol/runtime/buffer-collector.ts'
@@ -10,6 +10,7 @@ import { HttpCoordinator } from '../adapters/http-coordinator.ts'
 import { NodeFileSystem } from '../adapters/node-fs.ts'
 import { WebSocketPush } from '../adapters/ws-push.ts'
 import { type Log, SyncEngine } from '../engine/sync-engine.ts'
+import type { ProblemKind } from '../engine/sync-problems.ts'
 import { LocalIndex } from '../index/local-index.ts'
 import { localChunkSource, ownChunkProvider } from '../index/own-chunks.ts'
 import { systemClock } from '../ports/clock.ts'
@@ -24,6 +25,7 @@ import {
 } from '../swarm/index.ts'
 import { type DeviceState, loadDeviceState, secretOf } from './device-state.ts'
 import { syncIndexOf } from './index-port.ts'
+import { describeError } from './process-guard.ts'
 import { STATUS_FILE } from './status-file.ts'
 
 export interface DaemonOptions {
@@ -52,12 +54,16 @@ export class Daemon {
   readonly swarm: SwarmSource
   readonly state: DeviceState
   readonly stateDir: string
+  readonly #root: string
   readonly #index: LocalIndex
   readonly #pipeline: ChunkPipeline
   readonly #api: HttpCoordinator
   readonly #timer: NodeJS.Timeout
   readonly #startedAt = Date.now()
   #peers: DeviceInfo[] = []
+  #disk: { freeBytes: number; totalBytes: number } | undefined
+  #stoppedAt: number | undefined
+  readonly #faults: { count: number; last?: { at: string; error: string } } = { count: 0 }
   readonly #stopCollector: () => void
 
   private constructor(parts: {
@@ -66,6 +72,7 @@ export class Daemon {
     swarm: SwarmSource
     state: DeviceState
     stateDir: string
+    root: string
     index: LocalIndex
     pipeline: ChunkPipeline
     api: HttpCoordinator
@@ -76,6 +83,7 @@ export class Daemon {
     this.swarm = parts.swarm
     this.state = parts.state
     this.stateDir = parts.stateDir
+    this.#root = parts.root
     this.#index = parts.index
     this.#pipeline = parts.pipeline
     this.#api = parts.api
@@ -145,6 +153,7 @@ export class Daemon {
       swarm,
       state,
       stateDir,
+      root: fs.root,
       index: localIndex,
       pipeline,
       api,
@@ -178,16 +187,49 @@ export class Daemon {
     )
   }
 
+  /** An error no task handled (process-guard.ts): counted and shown, never hidden. */
+  recordFault(error: unknown): void {
+    this.#faults.count++
+    this.#faults.last = { at: new Date().toISOString(), error: describeError(error) }
+  }
+
   status(): DaemonStatus {
     const { engine } = this
+    const { remote } = engine
+    const problems = engine.problems.list()
+    const iso = (ms: number) => new Date(ms).toISOString()
     return {
       pid: process.pid,
       deviceId: this.state.deviceId,
       name: this.state.name,
       startedAt: new Date(this.#startedAt).toISOString(),
       updatedAt: new Date().toISOString(),
-      connected: engine.remote.connected,
+      ...(this.#stoppedAt !== undefined && { stoppedAt: iso(this.#stoppedAt) }),
+      connected: remote.connected,
+      push: {
+        live: remote.connected,
+        ...(remote.connectedSince !== undefined && { since: iso(remote.connectedSince) }),
+        ...(remote.lastPushError !== undefined && { lastError: remote.lastPushError }),
+      },
       cursor: syncIndexOf(this.#index, Date.now).getCursor(),
+      ...(remote.head && { head: { seq: remote.head.seq, at: iso(remote.head.at) } }),
+      problemCount: problems.length,
+      problems: problems.slice(0, STATUS_PROBLEMS_MAX).map((p) => ({
+        path: p.path,
+        kind: p.kind,
+        reason: p.reason,
+        ...(p.code !== undefined && { code: p.code }),
+        since: iso(p.since),
+        lastAt: iso(p.lastAt),
+        attempts: p.attempts,
+      })),
+      ...(this.#disk && {
+        disk: {
+          ...this.#disk,
+          fullPaths: problems.filter((p) => p.code === 'ENOSPC').length,
+        },
+      }),
+      faults: structuredClone(this.#faults),
       pendingPaths: engine.pendingPaths,
       pendingUploads: this.#index.listUploads().length,
       devices: this.#peers.map((d) => ({ name: d.name, online: d.online })),
@@ -202,6 +244,10 @@ export class Daemon {
 
   async writeStatus(): Promise<void> {
     const file = join(this.stateDir, STATUS_FILE)
+    this.#disk = await statfs(this.#root).then(
+      (s) => ({ freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize }),
+      () => this.#disk,
+    )
     // Written aside and renamed, so `cloudsync status` never reads half a file.
     await writeFile(`${file}.tmp`, JSON.stringify(this.status(), null, 2))
       .then(() => rename(`${file}.tmp`, file))
@@ -212,6 +258,7 @@ export class Daemon {
     clearInterval(this.#timer)
     this.#stopCollector()
     await this.engine.stop()
+    this.#stoppedAt = Date.now()
     await this.writeStatus()
     await this.node.stop()
     await this.#pipeline.close()
@@ -219,16 +266,36 @@ export class Daemon {
   }
 }
 
+/** Problems written to the status file at most (their count is always there). */
+const STATUS_PROBLEMS_MAX = 200
+
+/**
+ * The status file (status-file.ts), read by `cloudsync status`. Fields only grow: an
+ * older daemon's file lacks the newer ones, so readers treat them as optional.
+ */
 export interface DaemonStatus {
   pid: number
   deviceId: string
   name: string
   startedAt: string
   updatedAt: string
+  /** Set by a clean stop; a file without it, from a process that is gone, means a crash. */
+  stoppedAt?: string
   connected: boolean
+  /** The push channel: live or not, since when, and why it last failed. */
+  push?: { live: boolean; since?: string; lastError?: string }
   cursor: number
+  /** The newest change the device knows the account's log holds, and when it learnt it. */
+  head?: { seq: number; at: string }
   pendingPaths: number
   pendingUploads: number
+  /** Paths that cannot be synced now, and why (sync-problems.ts); the first 200. */
+  problems?: StatusProblem[]
+  problemCount?: number
+  /** The synced folder's file system, and how many paths failed for lack of space. */
+  disk?: { freeBytes: number; totalBytes: number; fullPaths: number }
+  /** Errors no task handled (the process guard kept the daemon alive). */
+  faults?: { count: number; last?: { at: string; error: string } }
   devices: { name: string; online: boolean }[]
   uploads: Record<string, number>
   local: Record<string, number>
@@ -236,4 +303,14 @@ export interface DaemonStatus {
   sources: Record<string, { chunks: number; bytes: number; failures: number }>
   prefetch: Record<string, number>
   addresses: string[]
+}
+
+export interface StatusProblem {
+  path: string
+  kind: ProblemKind
+  reason: string
+  code?: string
+  since: string
+  lastAt: string
+  attempts: number
 }

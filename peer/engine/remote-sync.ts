@@ -53,6 +53,11 @@ export class RemoteSync {
   /** When the push channel last came up, and why it last went down. */
   connectedSince: number | undefined
   lastPushError: string | undefined
+  /**
+   * The newest change of the account's log this device knows exists, and when it learnt
+   * it: `status` compares it with the cursor ("behind by N changes").
+   */
+  head: { seq: number; at: number } | undefined
   readonly #deps: RemoteSyncDeps
   /** One change applied at a time: the log's next one, or a skipped one tried again. */
   #applying: Promise<void> = Promise.resolve()
@@ -90,10 +95,16 @@ export class RemoteSync {
     }
   }
 
+  /** The log reaches at least `seq`. */
+  noteHead(seq: number): void {
+    if (seq > (this.head?.seq ?? -1)) this.head = { seq, at: this.#deps.clock.now() }
+  }
+
   /** Applies every change after the cursor, long-polling up to `wait` seconds for the first. */
   async pollOnce(signal: AbortSignal, wait = 0): Promise<void> {
     for (;;) {
       const page = await this.#deps.api.changes(this.#deps.index.getCursor(), { wait, signal })
+      this.noteHead(page.cursor)
       for (const change of page.changes) await this.applyInOrder(change, signal)
       if (!page.hasMore) return
       wait = 0
@@ -104,8 +115,10 @@ export class RemoteSync {
     if (message.type === 'ready') {
       this.connected = true
       this.connectedSince = this.#deps.clock.now()
-    } else if (message.type === 'change') await this.applyInOrder(message.change, signal)
-    else if (message.type === 'error')
+    } else if (message.type === 'change') {
+      this.noteHead(message.change.seq)
+      await this.applyInOrder(message.change, signal)
+    } else if (message.type === 'error')
       this.#deps.log('warn', 'coordinator error on the push channel', message.error)
     this.#deps.onMessage?.(message)
   }

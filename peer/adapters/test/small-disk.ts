@@ -16,19 +16,20 @@ export interface SmallDisk {
   remove(): Promise<void>
 }
 
-export async function mountSmallDisk(megabytes: number): Promise<SmallDisk> {
-  const path = await mkdtemp(join(tmpdir(), `cloudsync-small-disk-${process.pid}-`))
+/** Mounts it at `at` (an existing empty directory) or at a new temp directory. */
+export async function mountSmallDisk(megabytes: number, at?: string): Promise<SmallDisk> {
+  const path = at ?? (await mkdtemp(join(tmpdir(), `cloudsync-small-disk-${process.pid}-`)))
   try {
     await run('mount', ['-t', 'tmpfs', '-o', `size=${megabytes}m,mode=0755`, 'tmpfs', path])
   } catch (err) {
-    await rm(path, { recursive: true, force: true })
+    if (!at) await rm(path, { recursive: true, force: true })
     throw new Error(`could not mount a ${megabytes} MiB tmpfs (root needed): ${err}`)
   }
   return {
     path,
     async remove() {
       await run('umount', ['-l', path]).catch(() => {})
-      await rm(path, { recursive: true, force: true })
+      if (!at) await rm(path, { recursive: true, force: true })
     },
   }
 }
