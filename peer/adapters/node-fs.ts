@@ -13,6 +13,7 @@ import {
   rename,
   rmdir,
   stat,
+  statfs,
   unlink,
 } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
@@ -300,6 +301,13 @@ export class NodeFileSystem implements SyncFileSystem {
         await unlink(tmp).catch(() => {})
       },
     }
+  }
+
+  async freeBytes(): Promise<number | undefined> {
+    return statfs(this.tmpDir).then(
+      (s) => s.bavail * s.bsize,
+      () => undefined,
+    )
   }
 
   async remove(path: string, expected?: FileStat): Promise<boolean> {

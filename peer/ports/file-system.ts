@@ -27,6 +27,8 @@ export interface SyncFileSystem {
    * rename). Nothing appears under the real name until `commit`.
    */
   createTemp(size: number): Promise<TempFile>
+  /** Bytes free for new files where temp files are written; undefined when unknown. */
+  freeBytes?(): Promise<number | undefined>
   /** Removes a file if it still matches `expected`; false when it changed or is gone. */
   remove(path: string, expected?: FileStat): Promise<boolean>
   /** Moves a file if the source still matches `expected` and the target is free. */
