@@ -172,6 +172,7 @@ export class RemoteSync {
           await clock.sleep(Math.min(250 * 2 ** attempt, 5_000), signal)
           continue
         }
+        this.counters.skipped++
         this.#skip(change, err)
         await this.#deps.afterApply?.(change, 'skipped')
         break
@@ -219,7 +220,6 @@ export class RemoteSync {
   }
 
   #skip(change: Change, err: unknown): void {
-    this.counters.skipped++
     const reason = (err as Error).message
     const code = errorCode(err)
     const fresh = this.#deps.problems.set(change.path, 'skipped', { reason, code, change })
