@@ -111,20 +111,27 @@ export async function writeAround(
   }
   staging ??= new StagingSlices()
   const slices = staging
+  // Each write is handled the moment it starts: one that fails while the loop awaits a
+  // slice must not be an unhandled rejection (it killed the process on a full disk).
+  let failure: { reason: unknown } | undefined
   const writes: Promise<void>[] = []
-  if (start > position)
-    writes.push(writeFully(buffered, bytes.subarray(0, start - position), position))
-  if (end > stop) writes.push(writeFully(buffered, bytes.subarray(stop - position), stop))
-  for (let at = start; at < stop; at += SLICE_BYTES) {
+  const track = (write: Promise<void>) =>
+    writes.push(
+      write.catch((reason) => {
+        failure ??= { reason }
+      }),
+    )
+  if (start > position) track(writeFully(buffered, bytes.subarray(0, start - position), position))
+  if (end > stop) track(writeFully(buffered, bytes.subarray(stop - position), stop))
+  for (let at = start; at < stop && !failure; at += SLICE_BYTES) {
     const length = Math.min(SLICE_BYTES, stop - at)
     const slot = await slices.acquire()
     const slice = slices.view(slot, length)
     slice.set(bytes.subarray(at - position, at - position + length))
-    writes.push(writeFully(direct, slice, at).finally(() => slices.release(slot)))
+    track(writeFully(direct, slice, at).finally(() => slices.release(slot)))
   }
   // Every write settles before this returns (the caller may reuse `bytes` at once).
-  const results = await Promise.allSettled(writes)
-  const failed = results.find((r) => r.status === 'rejected')
-  if (failed) throw failed.reason
+  await Promise.all(writes)
+  if (failure) throw failure.reason
   return bytes.length - (stop - start)
 }

@@ -1,12 +1,14 @@
-import { CloudsyncError } from '../../protocol/errors.ts'
+import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import { validatePath } from '../../protocol/paths.ts'
 import type { Clock } from '../ports/clock.ts'
 import {
   type FileStat,
   type ReadHandle,
+  type SkippedEntry,
   type SyncFileSystem,
   sameStat,
   type TempFile,
+  UNSYNCABLE,
 } from '../ports/file-system.ts'
 import type { FolderWatcher } from '../ports/watcher.ts'
 
@@ -39,6 +41,8 @@ const statOf = (node: Inode): FileStat => ({
  */
 export class MemoryFileSystem implements SyncFileSystem {
   readonly #files = new Map<string, Inode>()
+  /** Entries no device can sync (a bad name, a symlink), by the path a watcher reports. */
+  readonly #unsyncable = new Map<string, string>()
   readonly #clock: Pick<Clock, 'now'>
   readonly #stateDirName: string
   readonly #listeners = new Set<(path: string) => void>()
@@ -54,11 +58,41 @@ export class MemoryFileSystem implements SyncFileSystem {
     return node && statOf(node)
   }
 
-  async *list(): AsyncIterable<{ path: string; stat: FileStat }> {
+  async *list(
+    options: { onSkipped?: (entry: SkippedEntry) => void } = {},
+  ): AsyncIterable<{ path: string; stat: FileStat }> {
+    for (const [path, reason] of this.#unsyncable) options.onSkipped?.({ path, reason })
     for (const path of [...this.#files.keys()].sort()) {
       const node = this.#files.get(path)
       if (node) yield { path, stat: statOf(node) }
     }
+  }
+
+  async whyUnsyncable(path: string): Promise<string | undefined> {
+    return this.#unsyncable.get(path)
+  }
+
+  /**
+   * The user makes an entry no device can sync: a file whose name is no valid remote path
+   * (a backslash, a newline), or a symlink. It is watched and listed like the real thing.
+   */
+  makeUnsyncable(path: string, kind: 'file' | 'symlink' = 'file'): void {
+    let reason: string = UNSYNCABLE.symlink
+    if (kind === 'file') {
+      try {
+        validatePath(path)
+        throw new Error(`${path} is a valid name: use writeFile`)
+      } catch (err) {
+        if (!isCloudsyncError(err, 'INVALID_PATH')) throw err
+        reason = UNSYNCABLE.badName(err.message)
+      }
+    } else this.#check(path)
+    this.#unsyncable.set(path, reason)
+    this.#changed(path)
+  }
+
+  removeUnsyncable(path: string): void {
+    if (this.#unsyncable.delete(path)) this.#changed(path)
   }
 
   async openRead(path: string): Promise<ReadHandle> {
@@ -113,9 +147,9 @@ export class MemoryFileSystem implements SyncFileSystem {
       commit: async (path, expected) => {
         live()
         const target = this.#check(path)
-        if (!this.#matches(target, expected)) return false
         this.#ensureParents(target)
         if (this.#isDirectory(target)) throw this.#clash(target)
+        if (!this.#matches(target, expected)) return false
         done = true
         this.#files.set(target, node)
         this.#changed(target)

@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer'
 import { randomUUID } from 'node:crypto'
-import type { Stats } from 'node:fs'
+import type { Dirent, Stats } from 'node:fs'
 import { constants } from 'node:fs'
 import {
   type FileHandle,
@@ -12,17 +13,20 @@ import {
   rename,
   rmdir,
   stat,
+  statfs,
   unlink,
 } from 'node:fs/promises'
-import { dirname, join, relative, resolve, sep } from 'node:path'
+import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import { validatePath } from '../../protocol/paths.ts'
 import {
   type FileStat,
   type ReadHandle,
+  type SkippedEntry,
   type SyncFileSystem,
   sameStat,
   type TempFile,
+  UNSYNCABLE,
 } from '../ports/file-system.ts'
 import { aroundPageCache, openDirect } from './direct-writes.ts'
 
@@ -122,26 +126,80 @@ export class NodeFileSystem implements SyncFileSystem {
     }
   }
 
-  async *list(): AsyncIterable<{ path: string; stat: FileStat }> {
-    yield* this.#walk(this.root, '')
+  async *list(
+    options: { onSkipped?: (entry: SkippedEntry) => void } = {},
+  ): AsyncIterable<{ path: string; stat: FileStat }> {
+    yield* this.#walk(this.root, '', options.onSkipped ?? (() => {}))
   }
 
-  async *#walk(dir: string, prefix: string): AsyncGenerator<{ path: string; stat: FileStat }> {
-    let names: string[]
+  async *#walk(
+    dir: string,
+    prefix: string,
+    onSkipped: (entry: SkippedEntry) => void,
+  ): AsyncGenerator<{ path: string; stat: FileStat }> {
+    let entries: Dirent<Buffer>[]
     try {
-      const entries = await readdir(dir, { withFileTypes: true })
-      names = entries.filter((e) => e.isDirectory() || e.isFile()).map((e) => e.name)
+      // Names as bytes: one that is not UTF-8 would otherwise be silently mangled.
+      entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' })
     } catch {
       return // removed or unreadable while walking: the next scan sees it
     }
-    for (const name of names.sort()) {
+    const named = entries.map((entry) => ({ entry, name: entry.name.toString() }))
+    for (const { entry, name } of named.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const abs = join(dir, name)
       if (abs === this.stateDir || name.endsWith(TEMP_SUFFIX)) continue
       const path = prefix ? `${prefix}/${name}` : name
+      const why = !isUtf8(entry.name)
+        ? UNSYNCABLE.notUtf8
+        : (this.#nameProblem(path) ??
+          (entry.isSymbolicLink()
+            ? UNSYNCABLE.symlink
+            : !entry.isFile() && !entry.isDirectory()
+              ? UNSYNCABLE.special
+              : undefined))
+      if (why) {
+        if (!this.#isHidden(path)) onSkipped({ path, reason: why })
+        continue
+      }
       const s = await lstat(abs).catch(() => undefined)
-      if (s?.isDirectory()) yield* this.#walk(abs, path)
-      // A name that is not a valid remote path (or not in NFC) cannot be synced as is.
-      else if (s?.isFile() && this.#isSyncable(path)) yield { path, stat: toStat(s) }
+      if (s?.isDirectory()) yield* this.#walk(abs, path, onSkipped)
+      else if (s?.isFile()) yield { path, stat: toStat(s) }
+    }
+  }
+
+  async whyUnsyncable(path: string): Promise<string | undefined> {
+    // Only looks, and never outside the folder: such a path is nothing of ours.
+    const segments = path.split('/')
+    if (path.startsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..'))
+      return undefined
+    const abs = join(this.root, ...segments)
+    if (abs === this.stateDir || abs.startsWith(this.stateDir + sep)) return undefined
+    const s = await lstat(abs).catch(() => undefined)
+    if (!s) return path.includes('\uFFFD') ? this.#notUtf8(abs) : undefined
+    if (this.#isHidden(path)) return undefined
+    return (
+      this.#nameProblem(path) ??
+      (s.isSymbolicLink()
+        ? UNSYNCABLE.symlink
+        : !s.isFile() && !s.isDirectory()
+          ? UNSYNCABLE.special
+          : undefined)
+    )
+  }
+
+  /** A name a watcher reported with replacement characters: is its real name not UTF-8? */
+  async #notUtf8(abs: string): Promise<string | undefined> {
+    const names = await readdir(dirname(abs), { encoding: 'buffer' }).catch(() => [])
+    const shown = basename(abs)
+    return names.some((n) => !isUtf8(n) && n.toString() === shown) ? UNSYNCABLE.notUtf8 : undefined
+  }
+
+  /** Why a name found in the folder is no remote path, if it is not one. */
+  #nameProblem(path: string): string | undefined {
+    try {
+      return validatePath(path) === path ? undefined : UNSYNCABLE.notNfc
+    } catch (err) {
+      return UNSYNCABLE.badName((err as Error).message)
     }
   }
 
@@ -245,6 +303,13 @@ export class NodeFileSystem implements SyncFileSystem {
     }
   }
 
+  async freeBytes(): Promise<number | undefined> {
+    return statfs(this.tmpDir).then(
+      (s) => s.bavail * s.bsize,
+      () => undefined,
+    )
+  }
+
   async remove(path: string, expected?: FileStat): Promise<boolean> {
     const abs = await this.#resolve(path)
     const current = await this.#fileStat(abs)
@@ -309,7 +374,15 @@ export class NodeFileSystem implements SyncFileSystem {
 
   async #matches(abs: string, expected: FileStat | 'absent' | 'any'): Promise<boolean> {
     if (expected === 'any') return true
-    if (expected === 'absent') return (await lstat(abs).catch(() => undefined)) === undefined
+    if (expected === 'absent') {
+      const s = await lstat(abs).catch(() => undefined)
+      // A folder in the way is no local edit to keep: a clash the caller must know of.
+      if (s?.isDirectory()) {
+        const path = relative(this.root, abs).split(sep).join('/')
+        throw new CloudsyncError('CONFLICT', `${path}: a folder is where the file goes`)
+      }
+      return s === undefined
+    }
     return sameStat(await this.#fileStat(abs), expected)
   }
 
@@ -328,14 +401,6 @@ export class NodeFileSystem implements SyncFileSystem {
         ))
       )
         return
-    }
-  }
-
-  #isSyncable(path: string): boolean {
-    try {
-      return validatePath(path) === path && !this.#isHidden(path)
-    } catch {
-      return false
     }
   }
 

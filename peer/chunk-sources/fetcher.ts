@@ -1,4 +1,4 @@
-import { CloudsyncError } from '../../protocol/errors.ts'
+import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import { releaseBytes } from '../../protocol/memory/release-bytes.ts'
 import type { FileAssembler } from '../../protocol/pipeline/assemble.ts'
@@ -38,13 +38,17 @@ export class ChunkFetcher {
   ): Promise<void> {
     const byId = indexesById(assembler.manifest, assembler.missing())
     const failures: string[] = []
+    // The file itself could not be written (a full disk, an I/O error): no other source
+    // helps, so the fill stops with that error rather than a vague "unavailable".
+    let sinkFailure: { error: unknown } | undefined
     for (const source of sources) {
-      if (byId.size === 0) return
+      if (byId.size === 0 || sinkFailure) break
       const counter = this.#counter(source.name)
       const inFlight = new Set<Promise<void>>()
       try {
         for await (const result of source.getMany([...byId.keys()], { signal })) {
           signal?.throwIfAborted()
+          if (sinkFailure) break
           const indexes = byId.get(result.id)
           if (!indexes) continue
           if (result.error) {
@@ -66,6 +70,7 @@ export class ChunkFetcher {
               counter.bytes += bytes.length
               byId.delete(result.id)
             } catch (err) {
+              if (!isCloudsyncError(err)) sinkFailure ??= { error: err }
               counter.failures++
               failures.push(`${source.name}: ${(err as Error).message}`)
             } finally {
@@ -82,6 +87,7 @@ export class ChunkFetcher {
         await Promise.allSettled(inFlight)
       }
     }
+    if (sinkFailure) throw sinkFailure.error
     if (byId.size > 0) {
       throw new CloudsyncError(
         'UNAVAILABLE',

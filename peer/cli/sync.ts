@@ -4,9 +4,9 @@ import type { Command } from 'commander'
 import { DAEMON_TUNING, declareTuning } from '../../protocol/memory/process-tuning.ts'
 import { HttpCoordinator } from '../adapters/http-coordinator.ts'
 import type { DaemonStatus } from '../daemon/daemon.ts'
-import { STATUS_FILE } from '../daemon/status-file.ts'
+import { CRASH_FILE, type CrashRecord, STATUS_FILE } from '../daemon/status-file.ts'
 import { loadLinked } from './link.ts'
-import { bytes } from './output.ts'
+import { statusLines } from './status-view.ts'
 
 export function registerSyncCommands(program: Command): void {
   declareTuning(program.command('sync'), DAEMON_TUNING)
@@ -27,19 +27,29 @@ export function registerSyncCommands(program: Command): void {
         logLevel: string
         rescan: string
       }) => {
-        const { root } = await loadLinked(opts.dir)
+        const { root, stateDir } = await loadLinked(opts.dir)
         // The daemon (libp2p and all) loads only for `sync`: the other commands stay light.
-        const [{ default: pino }, { Daemon }] = await Promise.all([
+        const [{ default: pino }, { Daemon }, guard] = await Promise.all([
           import('pino'),
           import('../daemon/daemon.ts'),
+          import('../daemon/process-guard.ts'),
         ])
         const logger = pino({ level: opts.logLevel }, pino.destination(2))
-        const daemon = await Daemon.start({
+        let daemon: Awaited<ReturnType<typeof Daemon.start>> | undefined
+        const unguard = guard.guardProcess({
+          stateDir,
+          log: (message, fields) => logger.error(fields, message),
+          onFault: (error) => daemon?.recordFault(error),
+        })
+        daemon = await Daemon.start({
           root,
           listen: opts.listen,
           mdns: opts.mdns,
           rescanIntervalMs: Number(opts.rescan) * 1000,
           log: (level, message, fields) => logger[level](fields ?? {}, message),
+        }).catch((err: unknown) => {
+          guard.recordCrash(stateDir, `could not start: ${guard.describeError(err)}`)
+          throw err
         })
         logger.info(
           { root, device: daemon.state.deviceId, addresses: daemon.status().addresses },
@@ -50,13 +60,14 @@ export function registerSyncCommands(program: Command): void {
           for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => done())
         })
         await daemon.stop()
+        unguard()
         logger.info('stopped')
       },
     )
 
   program
     .command('status')
-    .description('devices online, pending work, bytes from peers and cloud, last cursor')
+    .description('sync state, paths that cannot be synced and why, the push channel, disk, crashes')
     .option(
       '-d, --dir <path>',
       'the linked folder (default: the one holding the working directory)',
@@ -64,11 +75,15 @@ export function registerSyncCommands(program: Command): void {
     .option('--json', 'print the status as JSON', false)
     .action(async (opts: { dir?: string; json: boolean }) => {
       const { state, stateDir } = await loadLinked(opts.dir)
-      const status = await readFile(join(stateDir, STATUS_FILE), 'utf8')
-        .then((t) => JSON.parse(t) as DaemonStatus)
-        .catch(() => undefined)
+      const readJson = <T>(name: string) =>
+        readFile(join(stateDir, name), 'utf8')
+          .then((t) => JSON.parse(t) as T)
+          .catch(() => undefined)
+      const status = await readJson<DaemonStatus>(STATUS_FILE)
+      const crash = await readJson<CrashRecord>(CRASH_FILE)
       const running =
         status !== undefined &&
+        status.stoppedAt === undefined &&
         isAlive(status.pid) &&
         Date.now() - Date.parse(status.updatedAt) < 10_000
       const api = new HttpCoordinator({
@@ -80,41 +95,33 @@ export function registerSyncCommands(program: Command): void {
         (d) => d.devices,
         () => undefined,
       )
+      // The coordinator's log after our cursor: how far behind this device is, right now.
+      const behind =
+        status &&
+        (await api.changes(status.cursor, { limit: BEHIND_LIMIT }).then(
+          (page) => ({ changes: page.changes.length, more: page.hasMore }),
+          () => undefined,
+        ))
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ running, status, devices })}\n`)
+        process.stdout.write(`${JSON.stringify({ running, status, crash, behind, devices })}\n`)
         return
       }
-      const lines = [
-        `device   ${state.name} (${state.deviceId})`,
-        `daemon   ${running ? `running (pid ${status!.pid})` : 'not running'}`,
-      ]
-      if (devices) {
-        lines.push(
-          `devices  ${devices.map((d) => `${d.name}${d.deviceId === state.deviceId ? ' (this)' : ''}: ${d.online ? 'online' : 'offline'}`).join(', ')}`,
-        )
-      } else lines.push(`devices  coordinator ${state.coordinatorUrl} unreachable`)
-      if (status) {
-        lines.push(
-          `cursor   ${status.cursor}${status.connected ? ' (live)' : ''}`,
-          `pending  ${status.pendingPaths} path(s) to check, ${status.pendingUploads} upload(s) in progress`,
-          `sent     ${status.uploads.chunksSent ?? 0} chunk(s), ${bytes(status.uploads.bytesSent ?? 0)}`,
-          ...Object.entries(status.sources).map(
-            ([name, c]) =>
-              `from ${(SOURCE_LABELS[name] ?? name).padEnd(22)} ${c.chunks} chunk(s), ${bytes(c.bytes)}${c.failures ? `, ${c.failures} failure(s)` : ''}`,
-          ),
-        )
-      }
+      const lines = statusLines({
+        device: state,
+        coordinatorUrl: state.coordinatorUrl,
+        status,
+        running,
+        crash,
+        devices,
+        behind,
+        now: Date.now(),
+      })
       process.stdout.write(`${lines.join('\n')}\n`)
     })
 }
 
-/** The fetcher's source names, as `status` shows them. */
-const SOURCE_LABELS: Record<string, string> = {
-  local: 'this device',
-  prefetch: 'peers, ahead of commit',
-  swarm: 'peers',
-  cloud: 'cloud',
-}
+/** Changes counted one by one when telling how far behind; past it, "more than". */
+const BEHIND_LIMIT = 100
 
 function isAlive(pid: number): boolean {
   try {

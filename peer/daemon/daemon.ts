@@ -1,4 +1,4 @@
-import { rename, writeFile } from 'node:fs/promises'
+import { rename, statfs, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startBufferCollector } from '../../protocol/memory/buffer-collector.ts'
 import { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
@@ -25,7 +25,10 @@ import {
 } from '../swarm/index.ts'
 import { type DeviceState, loadDeviceState, secretOf } from './device-state.ts'
 import { syncIndexOf } from './index-port.ts'
-import { STATUS_FILE } from './status-file.ts'
+import { describeError } from './process-guard.ts'
+import { type DaemonStatus, STATUS_FILE, STATUS_PROBLEMS_MAX } from './status-file.ts'
+
+export type { DaemonStatus, StatusProblem } from './status-file.ts'
 
 export interface DaemonOptions {
   /** The synced folder. */
@@ -53,12 +56,16 @@ export class Daemon {
   readonly swarm: SwarmSource
   readonly state: DeviceState
   readonly stateDir: string
+  readonly #root: string
   readonly #index: LocalIndex
   readonly #pipeline: ChunkPipeline
   readonly #api: HttpCoordinator
   readonly #timer: NodeJS.Timeout
   readonly #startedAt = Date.now()
   #peers: DeviceInfo[] = []
+  #disk: { freeBytes: number; totalBytes: number } | undefined
+  #stoppedAt: number | undefined
+  readonly #faults: { count: number; last?: { at: string; error: string } } = { count: 0 }
   readonly #stopCollector: () => void
 
   private constructor(parts: {
@@ -67,6 +74,7 @@ export class Daemon {
     swarm: SwarmSource
     state: DeviceState
     stateDir: string
+    root: string
     index: LocalIndex
     pipeline: ChunkPipeline
     api: HttpCoordinator
@@ -77,6 +85,7 @@ export class Daemon {
     this.swarm = parts.swarm
     this.state = parts.state
     this.stateDir = parts.stateDir
+    this.#root = parts.root
     this.#index = parts.index
     this.#pipeline = parts.pipeline
     this.#api = parts.api
@@ -146,6 +155,7 @@ export class Daemon {
       swarm,
       state,
       stateDir,
+      root: fs.root,
       index: localIndex,
       pipeline,
       api,
@@ -179,16 +189,49 @@ export class Daemon {
     )
   }
 
+  /** An error no task handled (process-guard.ts): counted and shown, never hidden. */
+  recordFault(error: unknown): void {
+    this.#faults.count++
+    this.#faults.last = { at: new Date().toISOString(), error: describeError(error) }
+  }
+
   status(): DaemonStatus {
     const { engine } = this
+    const { remote } = engine
+    const problems = engine.problems.list()
+    const iso = (ms: number) => new Date(ms).toISOString()
     return {
       pid: process.pid,
       deviceId: this.state.deviceId,
       name: this.state.name,
       startedAt: new Date(this.#startedAt).toISOString(),
       updatedAt: new Date().toISOString(),
-      connected: engine.remote.connected,
+      ...(this.#stoppedAt !== undefined && { stoppedAt: iso(this.#stoppedAt) }),
+      connected: remote.connected,
+      push: {
+        live: remote.connected,
+        ...(remote.connectedSince !== undefined && { since: iso(remote.connectedSince) }),
+        ...(remote.lastPushError !== undefined && { lastError: remote.lastPushError }),
+      },
       cursor: syncIndexOf(this.#index, Date.now).getCursor(),
+      ...(remote.head && { head: { seq: remote.head.seq, at: iso(remote.head.at) } }),
+      problemCount: problems.length,
+      problems: problems.slice(0, STATUS_PROBLEMS_MAX).map((p) => ({
+        path: p.path,
+        kind: p.kind,
+        reason: p.reason,
+        ...(p.code !== undefined && { code: p.code }),
+        since: iso(p.since),
+        lastAt: iso(p.lastAt),
+        attempts: p.attempts,
+      })),
+      ...(this.#disk && {
+        disk: {
+          ...this.#disk,
+          fullPaths: problems.filter((p) => p.code === 'ENOSPC').length,
+        },
+      }),
+      faults: structuredClone(this.#faults),
       pendingPaths: engine.pendingPaths,
       pendingUploads: this.#index.listUploads().length,
       devices: this.#peers.map((d) => ({ name: d.name, online: d.online })),
@@ -203,6 +246,10 @@ export class Daemon {
 
   async writeStatus(): Promise<void> {
     const file = join(this.stateDir, STATUS_FILE)
+    this.#disk = await statfs(this.#root).then(
+      (s) => ({ freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize }),
+      () => this.#disk,
+    )
     // Written aside and renamed, so `cloudsync status` never reads half a file.
     await writeFile(`${file}.tmp`, JSON.stringify(this.status(), null, 2))
       .then(() => rename(`${file}.tmp`, file))
@@ -213,28 +260,10 @@ export class Daemon {
     clearInterval(this.#timer)
     this.#stopCollector()
     await this.engine.stop()
+    this.#stoppedAt = Date.now()
     await this.writeStatus()
     await this.node.stop()
     await this.#pipeline.close()
     this.#index.close()
   }
-}
-
-export interface DaemonStatus {
-  pid: number
-  deviceId: string
-  name: string
-  startedAt: string
-  updatedAt: string
-  connected: boolean
-  cursor: number
-  pendingPaths: number
-  pendingUploads: number
-  devices: { name: string; online: boolean }[]
-  uploads: Record<string, number>
-  local: Record<string, number>
-  remote: Record<string, number>
-  sources: Record<string, { chunks: number; bytes: number; failures: number }>
-  prefetch: Record<string, number>
-  addresses: string[]
 }

@@ -1,7 +1,9 @@
+import type { Change } from '../../protocol/schemas/sync.ts'
 import type { LocalIndex } from '../local-index/local-index.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
 
 const CURSOR = 'cursor'
+const SKIPPED = 'skipped-changes'
 
 /** The engine's view of the SQLite index: sync times stamped, the cursor kept in kv. */
 export function syncIndexOf(index: LocalIndex, now: () => number): SyncIndex {
@@ -21,5 +23,7 @@ export function syncIndexOf(index: LocalIndex, now: () => number): SyncIndex {
     finishUpload: (path) => index.finishUpload(path),
     getCursor: () => Number(index.get(CURSOR) ?? 0),
     setCursor: (cursor) => index.set(CURSOR, String(cursor)),
+    getSkippedChanges: () => JSON.parse(index.get(SKIPPED) ?? '[]') as Change[],
+    setSkippedChanges: (changes) => index.set(SKIPPED, JSON.stringify(changes)),
   }
 }

@@ -143,6 +143,7 @@ export class ChangeApplier {
     const { fs, index, secret, fetcher, sourcesFor } = this.#deps
     const manifest: Manifest = { size: change.size, hash: change.hash, chunks: change.chunks ?? [] }
     const staged = await this.#deps.staged?.(change)
+    if (!staged) await this.#checkSpace(change.path, manifest.size)
     const temp = staged?.temp ?? (await fs.createTemp(manifest.size))
     try {
       const assembler = staged?.assembler ?? new FileAssembler(manifest, secret, temp)
@@ -166,6 +167,19 @@ export class ChangeApplier {
       await temp.discard().catch(() => {})
       throw err
     }
+  }
+
+  /**
+   * A file the disk cannot hold fails before a byte is written: filling the disk up to
+   * the error would starve every other write meanwhile.
+   */
+  async #checkSpace(path: string, size: number): Promise<void> {
+    const free = await this.#deps.fs.freeBytes?.()
+    if (free === undefined || size <= free) return
+    throw Object.assign(
+      new Error(`${path} needs ${size} bytes; the disk has ${free} free (ENOSPC)`),
+      { code: 'ENOSPC' },
+    )
   }
 
   #plainHashes(manifest: Manifest): string[] {

@@ -1,8 +1,10 @@
 import { isCloudsyncError } from '../../protocol/errors.ts'
+import { isValidPath } from '../../protocol/paths.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
-import { type SyncFileSystem, sameStat } from '../ports/file-system.ts'
+import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-system.ts'
 import type { IndexedFile, SyncIndex } from '../ports/sync-index.ts'
 import type { PathLocks } from './path-locks.ts'
+import { errorCode, type SyncProblems } from './sync-problems.ts'
 import { FileChangedError, type Uploader } from './uploader.ts'
 
 export interface LocalSyncDeps {
@@ -11,6 +13,8 @@ export interface LocalSyncDeps {
   index: SyncIndex
   uploader: Uploader
   locks: PathLocks
+  /** Paths that cannot be synced, and why: what `status` shows. */
+  problems: SyncProblems
   retry: <T>(call: () => Promise<T>) => Promise<T>
   log: (level: 'info' | 'warn', message: string, fields?: object) => void
   now: () => number
@@ -53,16 +57,23 @@ export class LocalSync {
 
   /** Syncs a batch; returns the paths to try again later (still changing, or just vanished). */
   async syncBatch(paths: Iterable<string>, signal?: AbortSignal): Promise<string[]> {
-    const { fs, index, now } = this.#deps
+    const { index, now } = this.#deps
     const present: string[] = []
+    const retry: string[] = []
     for (const path of new Set(paths)) {
-      const [stat, entry] = [await fs.stat(path), index.getFile(path)]
+      const stat = await this.#stat(path)
+      if (stat === 'skip') continue
+      if (stat === 'retry') {
+        retry.push(path)
+        continue
+      }
+      const entry = index.getFile(path)
+      if (!stat && !entry) this.#forget(path)
       if (stat) this.#vanished.delete(path)
       if (!stat && entry && !this.#vanished.has(path))
         this.#vanished.set(path, { entry, since: now() })
       else if (stat && !sameStat(stat, entry?.stat)) present.push(path)
     }
-    const retry: string[] = []
     for (const path of present) {
       signal?.throwIfAborted()
       if (this.#backingOff(path)) {
@@ -84,26 +95,66 @@ export class LocalSync {
   }
 
   /**
+   * The path's stat; 'skip' for an entry that is never synced (a name no device could use,
+   * a symlink), which is reported instead; 'retry' when the stat itself failed.
+   */
+  async #stat(path: string): Promise<FileStat | undefined | 'skip' | 'retry'> {
+    const { fs, problems, log } = this.#deps
+    let stat: FileStat | undefined
+    try {
+      stat = await fs.stat(path)
+    } catch (err) {
+      if (!isCloudsyncError(err, 'INVALID_PATH')) {
+        if (!this.#backingOff(path)) this.#failed(path, err)
+        return 'retry'
+      }
+    }
+    if (stat) {
+      problems.clear(path, 'unsyncable')
+      return stat
+    }
+    const why = await fs.whyUnsyncable(path).catch(() => undefined)
+    if (!why) {
+      problems.clear(path, 'unsyncable')
+      return undefined
+    }
+    if (problems.set(path, 'unsyncable', { reason: why }))
+      log('warn', 'not syncing an entry of the folder', { path, reason: why })
+    // A synced file replaced by a symlink is gone as a file: its deletion goes up.
+    return isValidPath(path) ? undefined : 'skip'
+  }
+
+  /** A path that is gone and was never synced: nothing to retry, nothing to report. */
+  #forget(path: string): void {
+    this.#failures.delete(path)
+    this.#deps.problems.clear(path, 'failing')
+  }
+
+  #failed(path: string, err: unknown): void {
+    const count = (this.#failures.get(path)?.count ?? 0) + 1
+    const delay = Math.min(FAILURE_BACKOFF_MAX_MS, 1_000 * 2 ** (count - 1))
+    this.#failures.set(path, { count, until: this.#deps.now() + delay })
+    const reason = (err as Error).message
+    this.#deps.problems.set(path, 'failing', { reason, code: errorCode(err) })
+    this.#deps.log('warn', 'could not sync a local change; will retry', {
+      path,
+      attempt: count,
+      retryInMs: delay,
+      error: reason,
+    })
+  }
+
+  /**
    * Runs one path's sync so that its failure is that path's alone: logged, retried with
    * backoff, and never holding back the other changes of the batch.
    */
   async #attempt(path: string, retry: string[], sync: () => Promise<void>): Promise<boolean> {
     try {
       await this.#deps.locks.with([path], sync)
-      this.#failures.delete(path)
+      this.#forget(path)
       return true
     } catch (err) {
-      if (!(err instanceof FileChangedError)) {
-        const count = (this.#failures.get(path)?.count ?? 0) + 1
-        const delay = Math.min(FAILURE_BACKOFF_MAX_MS, 1_000 * 2 ** (count - 1))
-        this.#failures.set(path, { count, until: this.#deps.now() + delay })
-        this.#deps.log('warn', 'could not sync a local change; will retry', {
-          path,
-          attempt: count,
-          retryInMs: delay,
-          error: (err as Error).message,
-        })
-      }
+      if (!(err instanceof FileChangedError)) this.#failed(path, err)
       retry.push(path)
       return false
     }

@@ -1,5 +1,6 @@
 import { reencryptChunk } from '../../protocol/crypto/chunk-cipher.ts'
 import { unsealPlainHash } from '../../protocol/crypto/keys.ts'
+import { isCloudsyncError } from '../../protocol/errors.ts'
 import { FileAssembler, verifyManifestHash } from '../../protocol/pipeline/assemble.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { PendingMessage } from '../../protocol/schemas/ws.ts'
@@ -100,8 +101,10 @@ export class Prefetcher {
     staging.task = staging.ready.then(async (staged) => {
       if (!staged) return
       await fetcher.fill(staged.assembler, [this.#source], stop.signal).catch((err) => {
-        if (!stop.signal.aborted)
-          log('info', 'prefetch stopped', { path: notice.path, error: (err as Error).message })
+        if (stop.signal.aborted) return
+        log('info', 'prefetch stopped', { path: notice.path, error: (err as Error).message })
+        // The temp file could not be written (a full disk): give its space back now.
+        if (!isCloudsyncError(err)) void this.#drop(manifest.hash, staging)
       })
     })
     this.#staging.set(manifest.hash, staging)
@@ -190,7 +193,7 @@ export class Prefetcher {
   #dropExpired(): void {
     const now = this.#deps.now?.() ?? Date.now()
     for (const [hash, staging] of this.#staging) {
-      if (staging.expiresAt < now) void this.#drop(hash, staging)
+      if (staging.expiresAt < now) void this.#drop(hash, staging).catch(() => {})
     }
   }
 
@@ -199,7 +202,7 @@ export class Prefetcher {
     staging.stop.abort()
     await staging.task
     const staged = await staging.ready
-    await staged?.temp.discard()
+    await staged?.temp.discard().catch(() => {})
     this.counters.dropped++
   }
 }

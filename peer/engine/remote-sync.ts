@@ -6,6 +6,7 @@ import type { CoordinatorApi, PushChannel } from '../ports/coordinator.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
 import type { ApplyOutcome, ChangeApplier } from './applier.ts'
 import type { PathLocks } from './path-locks.ts'
+import { errorCode, type SyncProblems } from './sync-problems.ts'
 
 export interface RemoteSyncDeps {
   api: CoordinatorApi
@@ -14,19 +15,23 @@ export interface RemoteSyncDeps {
   applier: ChangeApplier
   locks: PathLocks
   clock: Clock
+  /** Where changes that cannot be applied are recorded, to be applied again later. */
+  problems: SyncProblems
   /** A change left a local edit in place: its path must be uploaded. */
   onLocalEditKept: (path: string) => void
   /** Other messages (pending uploads, device lists) for whoever wants them. */
   onMessage?: (message: ServerMessage) => void
   /** Awaited before a change is applied, and told after (the prefetcher's hooks). */
   beforeApply?: (change: Change) => Promise<void>
-  afterApply?: (change: Change, outcome: ApplyOutcome) => Promise<void>
+  afterApply?: (change: Change, outcome: ApplyOutcome | 'skipped') => Promise<void>
   log: (level: 'info' | 'warn', message: string, fields?: object) => void
   /** Seconds a long poll waits while the push channel is down. */
   pollWaitSeconds?: number
+  /** How long after its last failure a skipped change is tried again (doubling, up to a max). */
+  skippedRetryMs?: { first: number; max: number }
 }
 
-export type RemoteCounters = Record<ApplyOutcome, number> & { reconnects: number }
+export type RemoteCounters = Record<ApplyOutcome | 'skipped', number> & { reconnects: number }
 
 /**
  * Brings the account's changes down, strictly in log order: over the push channel while
@@ -41,10 +46,21 @@ export class RemoteSync {
     'already-synced': 0,
     'kept-local-edit': 0,
     'refused-path': 0,
+    skipped: 0,
     reconnects: 0,
   }
   connected = false
+  /** When the push channel last came up, and why it last went down. */
+  connectedSince: number | undefined
+  lastPushError: string | undefined
+  /**
+   * The newest change of the account's log this device knows exists, and when it learnt
+   * it: `status` compares it with the cursor ("behind by N changes").
+   */
+  head: { seq: number; at: number } | undefined
   readonly #deps: RemoteSyncDeps
+  /** One change applied at a time: the log's next one, or a skipped one tried again. */
+  #applying: Promise<void> = Promise.resolve()
 
   constructor(deps: RemoteSyncDeps) {
     this.#deps = deps
@@ -60,9 +76,11 @@ export class RemoteSync {
         backoff = 250
       } catch (err) {
         if (signal.aborted) break
+        this.lastPushError = (err as Error).message
         log('warn', 'push channel failed', { error: (err as Error).message })
       } finally {
         this.connected = false
+        this.connectedSince = undefined
       }
       if (signal.aborted) break
       this.counters.reconnects++
@@ -77,10 +95,16 @@ export class RemoteSync {
     }
   }
 
+  /** The log reaches at least `seq`. */
+  noteHead(seq: number): void {
+    if (seq > (this.head?.seq ?? -1)) this.head = { seq, at: this.#deps.clock.now() }
+  }
+
   /** Applies every change after the cursor, long-polling up to `wait` seconds for the first. */
   async pollOnce(signal: AbortSignal, wait = 0): Promise<void> {
     for (;;) {
       const page = await this.#deps.api.changes(this.#deps.index.getCursor(), { wait, signal })
+      this.noteHead(page.cursor)
       for (const change of page.changes) await this.applyInOrder(change, signal)
       if (!page.hasMore) return
       wait = 0
@@ -88,39 +112,139 @@ export class RemoteSync {
   }
 
   async #onMessage(message: ServerMessage, signal: AbortSignal): Promise<void> {
-    if (message.type === 'ready') this.connected = true
-    else if (message.type === 'change') await this.applyInOrder(message.change, signal)
-    else if (message.type === 'error')
+    if (message.type === 'ready') {
+      this.connected = true
+      this.connectedSince = this.#deps.clock.now()
+    } else if (message.type === 'change') {
+      this.noteHead(message.change.seq)
+      await this.applyInOrder(message.change, signal)
+    } else if (message.type === 'error')
       this.#deps.log('warn', 'coordinator error on the push channel', message.error)
     this.#deps.onMessage?.(message)
   }
 
   /**
    * Applies a change if it is the next one; reads the log to fill a gap first. A change
-   * that cannot be applied now (its chunks unreachable) is retried; the cursor moves only
-   * past changes that were applied.
+   * that cannot be applied now because a source is unreachable is retried, and the log
+   * waits for it. One that cannot be applied for a reason of its own (a manifest that
+   * fails verification, a full disk, a folder where its file goes) is skipped: recorded
+   * in `problems`, applied again later, and the log goes on past it.
    */
   async applyInOrder(change: Change, signal: AbortSignal): Promise<void> {
-    const { index, locks, applier, clock } = this.#deps
-    const cursor = index.getCursor()
+    const cursor = this.#deps.index.getCursor()
     if (change.seq <= cursor) return
     if (change.seq > cursor + 1) return this.pollOnce(signal)
-    const paths = change.fromPath ? [change.path, change.fromPath] : [change.path]
+    await this.#serially(async () => {
+      if (change.seq !== this.#deps.index.getCursor() + 1) return
+      await this.#applyNext(change, signal)
+    })
+  }
+
+  /** Applies the skipped changes that are due again (all of them with `force`). */
+  async retrySkipped(signal: AbortSignal, force = false): Promise<void> {
+    await this.#serially(async () => {
+      const now = this.#deps.clock.now()
+      for (const problem of this.#deps.problems.list('skipped')) {
+        if (force || now >= problem.lastAt + this.#retryDelay(problem.attempts))
+          await this.#retry(problem.path, signal)
+      }
+    })
+  }
+
+  async #serially(fn: () => Promise<void>): Promise<void> {
+    const run = this.#applying.then(fn)
+    this.#applying = run.catch(() => {})
+    return run
+  }
+
+  async #applyNext(change: Change, signal: AbortSignal): Promise<void> {
+    const { index, clock, problems } = this.#deps
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#deps.beforeApply?.(change)
-        const outcome = await locks.with(paths, () => applier.apply(change, signal))
+        const outcome = await this.#apply(change, signal)
         await this.#deps.afterApply?.(change, outcome)
-        this.counters[outcome]++
-        if (outcome === 'kept-local-edit') this.#deps.onLocalEditKept(change.path)
         break
       } catch (err) {
-        if (signal.aborted || attempt >= 5 || !isRetryable(err)) throw err
-        await clock.sleep(Math.min(250 * 2 ** attempt, 5_000), signal)
+        if (signal.aborted) throw err
+        if (isRetryable(err)) {
+          if (attempt >= 5) throw err
+          await clock.sleep(Math.min(250 * 2 ** attempt, 5_000), signal)
+          continue
+        }
+        this.counters.skipped++
+        this.#skip(change, err)
+        await this.#deps.afterApply?.(change, 'skipped')
+        break
       }
     }
     index.setCursor(change.seq)
+    // A later change of a path supersedes the one skipped there.
+    for (const path of pathsOf(change)) {
+      const skipped = problems.get(path, 'skipped')
+      if (skipped?.change && skipped.change.seq < change.seq) problems.clear(path, 'skipped')
+    }
+    // A skipped change may have waited for this one (a file that had to go before a folder
+    // of its name could be made, or the reverse): try those again at once.
+    for (const problem of problems.list('skipped')) {
+      if (
+        problem.change?.seq !== change.seq &&
+        pathsOf(change).some((p) => related(p, problem.path))
+      )
+        await this.#retry(problem.path, signal)
+    }
   }
+
+  async #apply(change: Change, signal: AbortSignal): Promise<ApplyOutcome> {
+    const { locks, applier } = this.#deps
+    const outcome = await locks.with(pathsOf(change), () => applier.apply(change, signal))
+    this.counters[outcome]++
+    if (outcome === 'kept-local-edit') this.#deps.onLocalEditKept(change.path)
+    return outcome
+  }
+
+  async #retry(path: string, signal: AbortSignal): Promise<void> {
+    const problem = this.#deps.problems.get(path, 'skipped')
+    if (!problem?.change) return
+    try {
+      await this.#apply(problem.change, signal)
+      this.#deps.problems.clear(path, 'skipped')
+      this.#deps.log('info', 'applied a change skipped before', {
+        path,
+        seq: problem.change.seq,
+      })
+    } catch (err) {
+      if (signal.aborted) throw err
+      this.#skip(problem.change, err)
+    }
+  }
+
+  #skip(change: Change, err: unknown): void {
+    const reason = (err as Error).message
+    const code = errorCode(err)
+    const fresh = this.#deps.problems.set(change.path, 'skipped', { reason, code, change })
+    if (fresh)
+      this.#deps.log('warn', 'could not apply a remote change; skipped for now', {
+        path: change.path,
+        seq: change.seq,
+        version: change.version,
+        error: reason,
+        ...(code !== undefined && { code }),
+      })
+  }
+
+  #retryDelay(attempts: number): number {
+    const { first, max } = this.#deps.skippedRetryMs ?? { first: 2_000, max: 300_000 }
+    return Math.min(max, first * 2 ** Math.max(0, attempts - 1))
+  }
+}
+
+const pathsOf = (change: Change): string[] =>
+  change.fromPath ? [change.path, change.fromPath] : [change.path]
+
+/** The same path, or one inside the other (a file and a folder of the same name). */
+function related(a: string, b: string): boolean {
+  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`)
 }
 
 function isRetryable(err: unknown): boolean {

@@ -15,6 +15,7 @@ import { LocalSync } from './local-sync.ts'
 import { PathLocks } from './path-locks.ts'
 import { Prefetcher } from './prefetcher.ts'
 import { RemoteSync } from './remote-sync.ts'
+import { SyncProblems } from './sync-problems.ts'
 import { Uploader } from './uploader.ts'
 
 export type Log = (level: 'info' | 'warn', message: string, fields?: object) => void
@@ -46,6 +47,8 @@ export interface SyncEngineDeps {
   /** How often the whole folder is compared with the index, to catch missed events. */
   rescanIntervalMs?: number
   pollWaitSeconds?: number
+  /** How soon a skipped remote change is applied again (doubling up to `max`). */
+  skippedRetryMs?: { first: number; max: number }
 }
 
 /**
@@ -63,6 +66,8 @@ export class SyncEngine {
    * is uploading (streaming sync), then what it prefetched of another device's upload.
    */
   readonly serving: ChunkProvider
+  /** Paths that cannot be synced now, and why. */
+  readonly problems: SyncProblems
   readonly #deps: SyncEngineDeps
   readonly #log: Log
   readonly #dirty = new Set<string>()
@@ -75,12 +80,27 @@ export class SyncEngine {
     this.#log = deps.log ?? (() => {})
     const locks = new PathLocks()
     const now = () => deps.clock.now()
+    this.problems = new SyncProblems({
+      now,
+      store: {
+        load: () => deps.index.getSkippedChanges(),
+        save: (changes) => deps.index.setSkippedChanges(changes),
+      },
+    })
+    const problems = this.problems
     this.uploader = new Uploader({
       ...deps,
       now,
       sleep: (ms, signal) => deps.clock.sleep(ms, signal),
     })
-    this.local = new LocalSync({ ...deps, uploader: this.uploader, locks, log: this.#log, now })
+    this.local = new LocalSync({
+      ...deps,
+      uploader: this.uploader,
+      locks,
+      problems,
+      log: this.#log,
+      now,
+    })
     const prefetcher =
       deps.swarmSource && deps.deviceId !== undefined
         ? new Prefetcher({
@@ -109,6 +129,7 @@ export class SyncEngine {
       ...deps,
       applier,
       locks,
+      problems,
       log: this.#log,
       onLocalEditKept: (path) => this.markDirty([path]),
       onMessage: (message) => {
@@ -129,7 +150,11 @@ export class SyncEngine {
     await this.#resumeUploads()
     await this.#deps.watcher.start((paths) => this.markDirty(paths))
     await this.rescan()
-    this.#tasks.push(this.remote.run(signal), this.#rescanLoop(signal))
+    this.#tasks.push(
+      this.#guard('remote sync', this.remote.run(signal)),
+      this.#guard('rescan', this.#rescanLoop(signal)),
+      this.#guard('skipped changes', this.#skippedLoop(signal)),
+    )
   }
 
   async stop(): Promise<void> {
@@ -142,7 +167,7 @@ export class SyncEngine {
   /** Paths that may have changed locally; synced once the current batch is done. */
   markDirty(paths: Iterable<string>): void {
     for (const p of paths) this.#dirty.add(p)
-    this.#draining ??= this.#drain().finally(() => {
+    this.#draining ??= this.#guard('local sync', this.#drain()).finally(() => {
       this.#draining = undefined
       if (this.#dirty.size > 0 && !this.#stop.signal.aborted) this.markDirty([])
     })
@@ -151,9 +176,34 @@ export class SyncEngine {
   /** Compares the whole folder with the index: catches anything the watcher missed. */
   async rescan(): Promise<void> {
     const paths: string[] = []
-    for await (const { path } of this.#deps.fs.list()) paths.push(path)
+    const skipped = new Map<string, string>()
+    const onSkipped = ({ path, reason }: { path: string; reason: string }) =>
+      skipped.set(path, reason)
+    for await (const { path } of this.#deps.fs.list({ onSkipped })) paths.push(path)
     for (const file of this.#deps.index.listFiles()) paths.push(file.path)
+    // What the scan no longer finds is gone; what it finds is reported, once.
+    for (const problem of this.problems.list('unsyncable'))
+      if (!skipped.has(problem.path)) this.problems.clear(problem.path, 'unsyncable')
+    for (const [path, reason] of skipped) {
+      if (this.problems.set(path, 'unsyncable', { reason }))
+        this.#log('warn', 'not syncing an entry of the folder', { path, reason })
+    }
     this.markDirty(paths)
+  }
+
+  /**
+   * A background task that failed is a bug: logged, never an unhandled rejection (which
+   * would kill the daemon).
+   */
+  async #guard(task: string, running: Promise<unknown>): Promise<void> {
+    try {
+      await running
+    } catch (err) {
+      if (this.#stop.signal.aborted) return
+      this.#log('warn', `${task} stopped on an unexpected error`, {
+        error: (err as Error)?.stack ?? String(err),
+      })
+    }
   }
 
   get pendingPaths(): number {
@@ -210,14 +260,28 @@ export class SyncEngine {
     }
   }
 
+  /** Applies skipped remote changes again as they come due (the log went on past them). */
+  async #skippedLoop(signal: AbortSignal): Promise<void> {
+    const every = Math.min(5_000, this.#deps.skippedRetryMs?.first ?? 5_000)
+    while (!signal.aborted) {
+      await this.#deps.clock.sleep(every, signal).catch(() => {})
+      if (signal.aborted) return
+      await this.remote.retrySkipped(signal).catch((err) => {
+        if (!signal.aborted)
+          this.#log('warn', 'could not apply skipped changes', { error: (err as Error).message })
+      })
+    }
+  }
+
   async #rescanLoop(signal: AbortSignal): Promise<void> {
     const interval = this.#deps.rescanIntervalMs ?? 60_000
     while (!signal.aborted) {
       try {
         await this.#deps.clock.sleep(interval, signal)
         await this.rescan()
-      } catch {
-        return
+      } catch (err) {
+        if (signal.aborted) return
+        this.#log('warn', 'rescan failed', { error: (err as Error).message })
       }
     }
   }

@@ -7,19 +7,50 @@ import type { ByteSource } from '../../protocol/pipeline/byte-source.ts'
  */
 export interface SyncFileSystem {
   stat(path: string): Promise<FileStat | undefined>
-  /** Every file under the root, recursively (not directories, not the state directory). */
-  list(): AsyncIterable<{ path: string; stat: FileStat }>
+  /**
+   * Every file under the root, recursively (not directories, not the state directory).
+   * Entries that cannot be synced (a name no device could use, a symlink) are not listed
+   * but told to `onSkipped`.
+   */
+  list(options?: { onSkipped?: (entry: SkippedEntry) => void }): AsyncIterable<{
+    path: string
+    stat: FileStat
+  }>
+  /**
+   * Why the entry at `path` (as a watcher reported it, valid or not) cannot be synced;
+   * undefined when nothing is there, or a file or folder that can.
+   */
+  whyUnsyncable(path: string): Promise<string | undefined>
   openRead(path: string): Promise<ReadHandle>
   /**
    * A new file to be written at any positions, then atomically put in place (fsync,
    * rename). Nothing appears under the real name until `commit`.
    */
   createTemp(size: number): Promise<TempFile>
+  /** Bytes free for new files where temp files are written; undefined when unknown. */
+  freeBytes?(): Promise<number | undefined>
   /** Removes a file if it still matches `expected`; false when it changed or is gone. */
   remove(path: string, expected?: FileStat): Promise<boolean>
   /** Moves a file if the source still matches `expected` and the target is free. */
   rename(from: string, to: string, expected?: FileStat): Promise<boolean>
 }
+
+/** An entry in the folder that is never synced, and why. */
+export interface SkippedEntry {
+  /** Its path as shown to a person (a name that is not UTF-8 has its bad bytes replaced). */
+  path: string
+  reason: string
+}
+
+/** Why an entry is never synced, in the words `status` shows. */
+export const UNSYNCABLE = {
+  symlink: 'a symbolic link (links are not followed)',
+  special: 'not a regular file or folder',
+  notUtf8: 'its name is not valid UTF-8',
+  notNfc: 'its name is not in Unicode NFC form',
+  /** A name validatePath refuses: its message says why. */
+  badName: (message: string) => `its name cannot be synced: ${message}`,
+} as const
 
 /** What tells a file changed without reading it. */
 export interface FileStat {

@@ -1,4 +1,5 @@
 import type { Manifest } from '../../protocol/manifest.ts'
+import type { Change } from '../../protocol/schemas/sync.ts'
 import type { FileStat } from './file-system.ts'
 
 /** A path as last synced with the coordinator: what the device uploaded or wrote there. */
@@ -47,4 +48,7 @@ export interface SyncIndex {
   /** The last change applied from the account's log. */
   getCursor(): number
   setCursor(cursor: number): void
+  /** Remote changes the cursor went past without applying them (sync-problems.ts). */
+  getSkippedChanges(): Change[]
+  setSkippedChanges(changes: Change[]): void
 }

@@ -116,9 +116,9 @@ export class ChunkPipeline {
       if (encoded >= RELEASE_AT_ONCE_BYTES) {
         // Its upload starts now and reads the file again: the workers and slabs would only
         // add to its peak. Starting them again is nothing beside a file this large.
-        void this.close()
+        void this.close().catch(() => {})
       } else if (this.#pool) {
-        this.#idleTimer = setTimeout(() => void this.close(), this.#idleWorkersMs)
+        this.#idleTimer = setTimeout(() => void this.close().catch(() => {}), this.#idleWorkersMs)
         this.#idleTimer.unref()
       }
     }

@@ -37,10 +37,16 @@ export class OrderedEmitter<T extends { index: number }, K = T> {
 
   track<R>(result: Promise<R>, complete: (r: R) => T): void {
     this.#outstanding++
+    // Never rejects: a failure is kept for room()/throwIfFailed(), not left unhandled.
     const done = result.then(
       (r) => {
-        const chunk = complete(r)
-        this.#ready.set(chunk.index, chunk)
+        try {
+          const chunk = complete(r)
+          this.#ready.set(chunk.index, chunk)
+        } catch (err) {
+          this.#fail(err)
+          return
+        }
         this.#chain = this.#chain.then(() => this.#drain())
         return this.#chain
       },

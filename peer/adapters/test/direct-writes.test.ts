@@ -1,9 +1,12 @@
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { type FileHandle, mkdtemp, open, readFile, rm } from 'node:fs/promises'
+import { type FileHandle, mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { aroundPageCache, openDirect, writeAround } from '../direct-writes.ts'
+import { mountSmallDisk } from './small-disk.ts'
 
 const dirs: string[] = []
 afterEach(async () => {
@@ -82,5 +85,20 @@ describe('writeAround', () => {
     // Only the first write that had whole blocks tried the direct handle.
     expect(refusals).toBeGreaterThan(0)
     expect(refusingWrites).toBe(1)
+  })
+
+  it('reports a full disk to the caller and never kills the process', async () => {
+    // Issue 14: a direct write that failed while the next slice waited for staging memory
+    // was an unhandled rejection, and the process died before any catch ran.
+    const disk = await mountSmallDisk(6)
+    try {
+      const script = join(import.meta.dirname, 'full-disk-writer.ts')
+      const { stdout } = await promisify(execFile)(process.execPath, [script, disk.path])
+      expect(stdout).toBe('caught ENOSPC\ndiscarded\n')
+      // The discarded temp file gave its space back.
+      expect(await readdir(join(disk.path, '.cloudsync', 'tmp'))).toEqual([])
+    } finally {
+      await disk.remove()
+    }
   })
 })

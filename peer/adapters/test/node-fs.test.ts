@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { UNSYNCABLE } from '../../ports/file-system.ts'
 import { NodeFileSystem } from '../node-fs.ts'
 import { fsContract, listed, read, write } from './fs.contract.ts'
 
@@ -74,6 +75,33 @@ describe('NodeFileSystem', () => {
     await writeFile(join(root, 'back\\slash'), 'x')
     await writeFile(join(root, 'caf\u00e9'), 'composed')
     expect(await listed(fs)).toEqual(['caf\u00e9'])
+  })
+
+  it('tells what it will not sync, and why, by scan and by the path a watcher reports', async () => {
+    await mkdir(join(root, 'edge'))
+    await writeFile(join(root, 'edge', 'back\\slash.txt'), 'x')
+    await writeFile(join(root, 'edge', 'new\nline.txt'), 'x')
+    // Not UTF-8: Node shows the bad byte as U+FFFD, a name that maps back to no file.
+    await writeFile(Buffer.concat([Buffer.from(`${root}/bad-`), Buffer.from([0xff])]), 'x')
+    await symlink(join(outside, 'secret'), join(root, 'alias'))
+    await writeFile(join(root, 'fine.txt'), 'fine')
+    const skipped: Record<string, string> = {}
+    const files: string[] = []
+    for await (const f of fs.list({ onSkipped: (e) => (skipped[e.path] = e.reason) }))
+      files.push(f.path)
+    expect(files).toEqual(['fine.txt'])
+    expect(skipped).toEqual({
+      alias: UNSYNCABLE.symlink,
+      'bad-\uFFFD': UNSYNCABLE.notUtf8,
+      'edge/back\\slash.txt': expect.stringMatching(/cannot be synced: .*backslash/),
+      'edge/new\nline.txt': expect.stringMatching(/cannot be synced: .*control character/),
+    })
+    for (const [path, reason] of Object.entries(skipped))
+      expect(await fs.whyUnsyncable(path), path).toBe(reason)
+    expect(await fs.whyUnsyncable('fine.txt')).toBeUndefined()
+    expect(await fs.whyUnsyncable('edge')).toBeUndefined()
+    expect(await fs.whyUnsyncable('gone\\name')).toBeUndefined()
+    expect(await fs.whyUnsyncable('../outside/secret')).toBeUndefined()
   })
 
   it('a temp that was never committed leaves no file under the real name', async () => {

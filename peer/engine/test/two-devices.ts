@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto'
 import { CloudsyncError } from '../../../protocol/errors.ts'
 import { ChunkPipeline } from '../../../protocol/pipeline/encode.ts'
+import type { HttpCoordinator } from '../../adapters/http-coordinator.ts'
 import { MemoryFileSystem } from '../../adapters/memory-fs.ts'
 import { newAccount, type TestCoordinator } from '../../adapters/test/coordinator-harness.ts'
 import { WebSocketPush } from '../../adapters/ws-push.ts'
@@ -22,6 +23,8 @@ export interface Device {
   name: string
   fs: MemoryFileSystem
   engine: SyncEngine
+  /** The device's own coordinator client, for tests that act on the account directly. */
+  api: HttpCoordinator
   /** Stops the engine (the folder and index stay) and starts a fresh one on them. */
   restart(): Promise<void>
   stop(): Promise<void>
@@ -119,6 +122,7 @@ export async function devicesOf(
     const device: Device = {
       name: `device-${i}`,
       fs,
+      api: realApi,
       engine: make(),
       async restart() {
         await device.engine.stop()

@@ -66,6 +66,18 @@ function checkpoint(
   }
 }
 
+/** The session's status once its missing set held still for three reads (bounded). */
+async function settledStatus(sessionId: string) {
+  let last = await api.uploadStatus(sessionId)
+  for (let same = 0, reads = 0; same < 3 && reads < 40; reads++) {
+    await sleep(250)
+    const next = await api.uploadStatus(sessionId)
+    same = next.missing.length === last.missing.length ? same + 1 : 0
+    last = next
+  }
+  return last
+}
+
 beforeAll(async () => {
   e2e = await E2E.create('crash')
   coordinator = await e2e.startCoordinator()
@@ -98,7 +110,11 @@ describe('kill -9 mid-transfer', () => {
     await put.kill('SIGKILL')
     const killed = checkpoint(a.stateDir)!
     expect(killed.sessionId).toBe(before.sessionId)
-    const status = await api.uploadStatus(killed.sessionId)
+    // A PUT whose body had left the killed process's socket still lands on the
+    // coordinator, possibly after this snapshot: the one "expected 40 to be 41" failure.
+    // Waiting for the stored set to hold still narrows that window; the bounds below allow
+    // for it, since only a chunk in flight at the kill can land late.
+    const status = await settledStatus(killed.sessionId)
     expect(status.state).toBe('open')
     const total = killed.chunks
     const missing = new Set(status.missing)
@@ -114,9 +130,10 @@ describe('kill -9 mid-transfer', () => {
     const m = /big\.bin: version (\d+), .* sent in (\d+) chunk\(s\)/.exec(again.stdout)
     expect(m, again.stdout).not.toBeNull()
     const sentAfter = Number(m![2])
-    // After the restart it sent exactly what the coordinator lacked, which is at most what
-    // was not acknowledged before the kill: nothing acknowledged went twice.
-    expect(sentAfter).toBe(missing.size)
+    // After the restart it sent what the coordinator lacked: what the snapshot lacked, less
+    // any in-flight chunk that landed after it; never an acknowledged one.
+    expect(sentAfter).toBeLessThanOrEqual(missing.size)
+    expect(sentAfter).toBeGreaterThanOrEqual(missing.size - UPLOAD_CONCURRENCY)
     expect(sentAfter).toBeLessThanOrEqual(total - killed.acked.size)
     const meta = await api.byPath('big.bin')
     expect(meta.size).toBe(SIZE)

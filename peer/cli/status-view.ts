@@ -1,0 +1,119 @@
+import type { DaemonStatus } from '../daemon/daemon.ts'
+import type { CrashRecord } from '../daemon/status-file.ts'
+import { bytes } from './output.ts'
+
+/** Everything `cloudsync status` knows, gathered before anything is printed. */
+export interface StatusInputs {
+  device: { name: string; deviceId: string }
+  coordinatorUrl: string
+  /** The daemon's status file, if there is one. */
+  status: DaemonStatus | undefined
+  /** Whether the process that wrote it is alive and writing. */
+  running: boolean
+  crash: CrashRecord | undefined
+  devices: { name: string; deviceId: string; online: boolean }[] | undefined
+  /** Changes the coordinator holds after the status file's cursor (`more`: at least that). */
+  behind: { changes: number; more: boolean } | undefined
+  now: number
+}
+
+/** Problems listed one per line; the rest are counted. */
+const PROBLEM_LINES = 20
+
+/** The lines `cloudsync status` prints: what works, and what does not and why. */
+export function statusLines(inputs: StatusInputs): string[] {
+  const { status, running, crash, device } = inputs
+  const lines = [`device   ${device.name} (${device.deviceId})`, `daemon   ${daemonLine(inputs)}`]
+  if (!running && crash && status && Date.parse(crash.at) >= Date.parse(status.startedAt))
+    lines.push(...indent(crash.reason.split('\n').slice(0, 6)))
+  const { devices } = inputs
+  if (devices) {
+    lines.push(
+      `devices  ${devices.map((d) => `${d.name}${d.deviceId === device.deviceId ? ' (this)' : ''}: ${d.online ? 'online' : 'offline'}`).join(', ')}`,
+    )
+  } else lines.push(`devices  coordinator ${inputs.coordinatorUrl} unreachable`)
+  if (!status) return lines
+  lines.push(`sync     ${syncLine(inputs, status)}`)
+  if (running) lines.push(`push     ${pushLine(status)}`)
+  lines.push(
+    `pending  ${status.pendingPaths} path(s) to check, ${status.pendingUploads} upload(s) in progress`,
+  )
+  const problems = status.problems ?? []
+  const count = status.problemCount ?? problems.length
+  if (count === 0) lines.push('problems none')
+  else {
+    lines.push(`problems ${count} path(s) cannot be synced:`)
+    for (const p of problems.slice(0, PROBLEM_LINES)) {
+      const code = p.code ? ` [${p.code}]` : ''
+      const tries = p.kind === 'unsyncable' ? '' : `, ${p.attempts} attempt(s)`
+      lines.push(`  ${JSON.stringify(p.path)} (${KIND_LABELS[p.kind]}${tries}): ${p.reason}${code}`)
+    }
+    if (count > PROBLEM_LINES)
+      lines.push(`  ... and ${count - PROBLEM_LINES} more (--json lists 200)`)
+  }
+  if (status.disk) {
+    const { freeBytes, totalBytes, fullPaths } = status.disk
+    const full = fullPaths > 0 ? `; DISK FULL: ${fullPaths} path(s) could not be written` : ''
+    lines.push(`disk     ${bytes(freeBytes)} free of ${bytes(totalBytes)}${full}`)
+  }
+  if (status.faults?.count) {
+    const last = status.faults.last
+    lines.push(
+      `faults   ${status.faults.count} unexpected error(s), the daemon went on; last at ${last?.at}:`,
+      ...indent((last?.error ?? '').split('\n').slice(0, 3)),
+    )
+  }
+  lines.push(
+    `sent     ${status.uploads.chunksSent ?? 0} chunk(s), ${bytes(status.uploads.bytesSent ?? 0)}`,
+    ...Object.entries(status.sources).map(
+      ([name, c]) =>
+        `from ${(SOURCE_LABELS[name] ?? name).padEnd(22)} ${c.chunks} chunk(s), ${bytes(c.bytes)}${c.failures ? `, ${c.failures} failure(s)` : ''}`,
+    ),
+  )
+  return lines
+}
+
+function daemonLine({ status, running, crash }: StatusInputs): string {
+  if (running) return `running (pid ${status!.pid}) since ${status!.startedAt}`
+  if (crash && (!status || Date.parse(crash.at) >= Date.parse(status.startedAt)))
+    return `not running: it crashed at ${crash.at} (pid ${crash.pid}):`
+  if (!status) return 'not running (never started here)'
+  if (status.stoppedAt) return `not running (stopped at ${status.stoppedAt})`
+  return `not running: it died without a word (killed?) after ${status.updatedAt}`
+}
+
+function syncLine({ running, behind }: StatusInputs, status: DaemonStatus): string {
+  const at = `cursor ${status.cursor}`
+  const known = running ? '' : ' when the daemon last wrote'
+  if (behind) {
+    if (behind.changes === 0) return `up to date (${at})`
+    return `behind by ${behind.more ? 'more than ' : ''}${behind.changes} change(s) (${at}${known})`
+  }
+  // The coordinator could not be asked: what the daemon last saw of the log.
+  const head = status.head?.seq
+  if (head !== undefined && head > status.cursor)
+    return `behind by at least ${head - status.cursor} change(s) (${at}; the coordinator is unreachable)`
+  return `${at} (the coordinator is unreachable: up to date unknown)`
+}
+
+function pushLine(status: DaemonStatus): string {
+  const push = status.push ?? { live: status.connected }
+  if (push.live) return `live${push.since ? ` since ${push.since}` : ''}`
+  return `down, polling${push.lastError ? ` (last error: ${push.lastError})` : ''}`
+}
+
+const indent = (lines: string[]) => lines.map((l) => `         ${l}`)
+
+const KIND_LABELS = {
+  unsyncable: 'not synced',
+  failing: 'upload failing',
+  skipped: 'remote change skipped',
+} as const
+
+/** The fetcher's source names, as `status` shows them. */
+const SOURCE_LABELS: Record<string, string> = {
+  local: 'this device',
+  prefetch: 'peers, ahead of commit',
+  swarm: 'peers',
+  cloud: 'cloud',
+}
