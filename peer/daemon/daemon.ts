@@ -188,6 +188,7 @@ export class Daemon {
       updatedAt: new Date().toISOString(),
       connected: engine.remote.connected,
       cursor: syncIndexOf(this.#index, Date.now).getCursor(),
+      behind: engine.remote.behind,
       pendingPaths: engine.pendingPaths,
       pendingUploads: this.#index.listUploads().length,
       devices: this.#peers.map((d) => ({ name: d.name, online: d.online })),
@@ -227,6 +228,8 @@ export interface DaemonStatus {
   updatedAt: string
   connected: boolean
   cursor: number
+  /** Changes the coordinator holds beyond `cursor`, as last seen (0: up to date). */
+  behind: number
   pendingPaths: number
   pendingUploads: number
   devices: { name: string; online: boolean }[]

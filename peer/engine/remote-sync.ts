@@ -26,7 +26,11 @@ export interface RemoteSyncDeps {
   pollWaitSeconds?: number
 }
 
-export type RemoteCounters = Record<ApplyOutcome, number> & { reconnects: number }
+export type RemoteCounters = Record<ApplyOutcome, number> & {
+  reconnects: number
+  /** Times the device found itself behind with nothing applying, and read the log again. */
+  catchUps: number
+}
 
 /**
  * Brings the account's changes down, strictly in log order: over the push channel while
@@ -42,9 +46,15 @@ export class RemoteSync {
     'kept-local-edit': 0,
     'refused-path': 0,
     reconnects: 0,
+    catchUps: 0,
   }
   connected = false
   readonly #deps: RemoteSyncDeps
+  /** The newest seq the coordinator has shown: in a page's head or a pushed change. */
+  #head = 0
+  /** One change applied at a time: a catch-up and the push channel may offer the same one. */
+  #applying: Promise<void> = Promise.resolve()
+  #busy = 0
 
   constructor(deps: RemoteSyncDeps) {
     this.#deps = deps
@@ -81,6 +91,7 @@ export class RemoteSync {
   async pollOnce(signal: AbortSignal, wait = 0): Promise<void> {
     for (;;) {
       const page = await this.#deps.api.changes(this.#deps.index.getCursor(), { wait, signal })
+      this.noteHead(page.head ?? page.cursor)
       for (const change of page.changes) await this.applyInOrder(change, signal)
       if (!page.hasMore) return
       wait = 0
@@ -89,8 +100,10 @@ export class RemoteSync {
 
   async #onMessage(message: ServerMessage, signal: AbortSignal): Promise<void> {
     if (message.type === 'ready') this.connected = true
-    else if (message.type === 'change') await this.applyInOrder(message.change, signal)
-    else if (message.type === 'error')
+    else if (message.type === 'change') {
+      this.noteHead(message.change.seq)
+      await this.applyInOrder(message.change, signal)
+    } else if (message.type === 'error')
       this.#deps.log('warn', 'coordinator error on the push channel', message.error)
     this.#deps.onMessage?.(message)
   }
@@ -101,10 +114,44 @@ export class RemoteSync {
    * past changes that were applied.
    */
   async applyInOrder(change: Change, signal: AbortSignal): Promise<void> {
-    const { index, locks, applier, clock } = this.#deps
-    const cursor = index.getCursor()
+    const cursor = this.#deps.index.getCursor()
     if (change.seq <= cursor) return
     if (change.seq > cursor + 1) return this.pollOnce(signal)
+    await this.#serially(async () => {
+      if (change.seq !== this.#deps.index.getCursor() + 1) return
+      await this.#applyNext(change, signal)
+    })
+  }
+
+  /** Changes the coordinator holds beyond this device's cursor, as last seen. */
+  get behind(): number {
+    return Math.max(0, this.#head - this.#deps.index.getCursor())
+  }
+
+  /** Whether a change is being applied (or waits to be) right now. */
+  get busy(): boolean {
+    return this.#busy > 0
+  }
+
+  noteHead(head: number): void {
+    this.#head = Math.max(this.#head, head)
+  }
+
+  /** Reads the log from the cursor now, outside the push channel's turn. */
+  async catchUp(signal: AbortSignal): Promise<void> {
+    this.counters.catchUps++
+    await this.pollOnce(signal)
+  }
+
+  async #serially(fn: () => Promise<void>): Promise<void> {
+    this.#busy++
+    const run = this.#applying.then(fn).finally(() => this.#busy--)
+    this.#applying = run.catch(() => {})
+    return run
+  }
+
+  async #applyNext(change: Change, signal: AbortSignal): Promise<void> {
+    const { index, locks, applier, clock } = this.#deps
     const paths = change.fromPath ? [change.path, change.fromPath] : [change.path]
     for (let attempt = 1; ; attempt++) {
       try {

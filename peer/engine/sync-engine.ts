@@ -9,6 +9,7 @@ import type { SyncIndex } from '../ports/sync-index.ts'
 import type { FolderWatcher } from '../ports/watcher.ts'
 import { ChangeApplier } from './applier.ts'
 import { ChunkFetcher } from './fetcher.ts'
+import { HeadWatch } from './head-watch.ts'
 import { LocalSync } from './local-sync.ts'
 import { PathLocks } from './path-locks.ts'
 import { Prefetcher } from './prefetcher.ts'
@@ -44,6 +45,8 @@ export interface SyncEngineDeps {
   /** How often the whole folder is compared with the index, to catch missed events. */
   rescanIntervalMs?: number
   pollWaitSeconds?: number
+  /** How often a live device compares its cursor with the coordinator's head. */
+  headCheckMs?: number
 }
 
 /**
@@ -56,6 +59,7 @@ export class SyncEngine {
   readonly local: LocalSync
   readonly remote: RemoteSync
   readonly prefetcher: Prefetcher | undefined
+  readonly #headWatch: HeadWatch
   readonly #deps: SyncEngineDeps
   readonly #log: Log
   readonly #dirty = new Set<string>()
@@ -114,6 +118,12 @@ export class SyncEngine {
         afterApply: (change) => prefetcher.release(change),
       }),
     })
+    this.#headWatch = new HeadWatch({
+      ...deps,
+      remote: this.remote,
+      log: this.#log,
+      ...(deps.headCheckMs !== undefined && { intervalMs: deps.headCheckMs }),
+    })
   }
 
   async start(): Promise<void> {
@@ -121,7 +131,7 @@ export class SyncEngine {
     await this.#resumeUploads()
     await this.#deps.watcher.start((paths) => this.markDirty(paths))
     await this.rescan()
-    this.#tasks.push(this.remote.run(signal), this.#rescanLoop(signal))
+    this.#tasks.push(this.remote.run(signal), this.#headWatch.run(signal), this.#rescanLoop(signal))
   }
 
   async stop(): Promise<void> {
