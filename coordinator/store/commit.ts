@@ -7,6 +7,7 @@ import type { Db } from './db.ts'
 import { json } from './db.ts'
 import { type ConflictCopy, preserveConflictCopy } from './file-writes.ts'
 import { type FileRecord, getFileByPath } from './files.ts'
+import { pathClashError } from './path-clash.ts'
 import { getSession, type UploadBase, type UploadSession } from './sessions.ts'
 
 export interface CommitUpload {
@@ -87,6 +88,7 @@ export async function commitSession(db: Db, c: CommitUpload): Promise<CommitOutc
 type CommitAnswer =
   | { status: 'committed' | 'done'; result: CommitResult }
   | { status: 'missing'; missing: number[] }
+  | { status: 'clash'; path: string; clashesWith: string }
   | { status: 'collected'; missingChunkIds: string[] }
   | { status: 'not_found' | 'forbidden' | 'gone' | 'conflict' }
 
@@ -132,6 +134,8 @@ async function settle(
         `${answer.missingChunkIds.length} chunk(s) are no longer stored`,
         { missingChunkIds: answer.missingChunkIds },
       )
+    case 'clash':
+      throw pathClashError(answer.path, answer.clashesWith)
     case 'missing':
       return { missing: answer.missing }
     case 'done':
