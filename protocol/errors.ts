@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, message: 'Conflict' },
   STALE_BASE: { status: 409, message: 'Base version is not the current version' },
   INCOMPLETE_UPLOAD: { status: 409, message: 'Upload is missing chunks' },
+  /** A file where a folder is, or a folder where a file is (`a` and `a/b`). */
+  PATH_CLASH: { status: 409, message: 'A file and a folder would share a path' },
   GONE: { status: 410, message: 'Expired' },
   BUSY: { status: 503, message: 'Busy, try again' },
   /** A source that could not answer in time or went away: try another one. */

@@ -3,8 +3,10 @@
  * chunks the account may already reference; for the rest, the blob store is asked
  * (head), because a device may have PUT bytes the index has not heard of yet (the upload
  * ran, the coordinator restarted before complete). Bytes found there with the right size
- * are registered, so resuming re-sends only what never arrived.
+ * are registered, so resuming re-sends only what never arrived; an object of another size
+ * that is not the chunk (a PUT cut off) counts as missing and is replaced.
  */
+import { createHash } from 'node:crypto'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import type { ManifestChunk } from '../../protocol/manifest.ts'
 import type { ChunkUpload } from '../../protocol/schemas/files.ts'
@@ -47,8 +49,16 @@ export async function mapLimit<T, R>(
 export interface Probe {
   /** Distinct chunk ids whose bytes are stored with the manifest's size. */
   present: string[]
-  /** Indexes whose stored bytes have another size than the manifest says. */
+  /**
+   * Indexes whose stored bytes are the chunk (they hash to its id) but have another size
+   * than the manifest says: the manifest is wrong.
+   */
   wrongSize: { index: number; stored: number; expected: number }[]
+  /**
+   * Indexes whose stored object is of another size and not the chunk at all (a PUT cut off
+   * mid-body): missing, so the uploader sends the chunk again and its bytes replace it.
+   */
+  damaged: number[]
 }
 
 /**
@@ -75,16 +85,28 @@ export async function probeBlobs(
     knownForeign ?? (await foreignChunks(db, owner.domain, owner.accountId, [...firstIndex.keys()]))
   const ids = [...firstIndex.keys()].filter((id) => !foreign.has(id))
   const heads = await mapLimit(ids, HEAD_CONCURRENCY, (id) => blobs.head(id))
-  const probe: Probe = { present: [], wrongSize: [] }
+  const probe: Probe = { present: [], wrongSize: [], damaged: [] }
+  const mismatched: { id: string; index: number; stored: number; expected: number }[] = []
   ids.forEach((id, i) => {
     const head = heads[i]
     if (!head) return
     const index = firstIndex.get(id)!
     const expected = chunks[index]!.cipherSize
     if (head.size === expected) probe.present.push(id)
-    else probe.wrongSize.push({ index, stored: head.size, expected })
+    else mismatched.push({ id, index, stored: head.size, expected })
   })
+  // Rare (a crash mid-PUT, or a lying manifest): read the object to know which one is wrong.
+  for (const { id, ...wrong } of mismatched) {
+    if (await isChunk(blobs, id)) probe.wrongSize.push(wrong)
+    else probe.damaged.push(wrong.index)
+  }
   return probe
+}
+
+/** Whether the object stored under `id` is the chunk itself: its bytes hash to the id. */
+async function isChunk(blobs: BlobStore, id: string): Promise<boolean> {
+  const bytes = await blobs.get(id).catch(() => undefined)
+  return bytes !== undefined && createHash('sha256').update(bytes).digest('hex') === id
 }
 
 export interface SessionNeeds {

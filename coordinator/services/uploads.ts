@@ -22,6 +22,7 @@ import type { AuthDevice } from '../plugins/auth.ts'
 import { accountDomain, GLOBAL_DOMAIN } from '../store/accounts.ts'
 import { findChunks } from '../store/chunks.ts'
 import { getFileByPath } from '../store/file-reads.ts'
+import { assertNoPathClash } from '../store/path-clash.ts'
 import {
   createSession,
   discardSession,
@@ -68,6 +69,8 @@ export async function initUpload(
       maxChunkSize: CHUNK_SIZE_CEILING,
     },
   )
+  // Early, so a device is not told to upload what cannot commit; the commit checks again.
+  await assertNoPathClash(app.db, accountId, path)
   const base = await resolveBase(app, accountId, path, body.baseVersion)
   const domain = domainOf(app, accountId)
 

@@ -7,6 +7,7 @@ import type { Db } from './db.ts'
 import { json } from './db.ts'
 import { type FileRecord, getFileByPath } from './file-reads.ts'
 import { type ConflictCopy, preserveConflictCopy } from './file-versions.ts'
+import { pathClashError } from './path-clash.ts'
 import { type CommitResult, getSession, type UploadBase, type UploadSession } from './sessions.ts'
 
 export interface CommitSessionInput {
@@ -77,6 +78,7 @@ export async function commitSession(db: Db, c: CommitSessionInput): Promise<Comm
 type CommitAnswer =
   | { status: 'committed' | 'done'; result: CommitResult }
   | { status: 'missing'; missing: number[] }
+  | { status: 'clash'; path: string; clashesWith: string }
   | { status: 'collected'; missingChunkIds: string[] }
   | { status: 'not_found' | 'forbidden' | 'gone' | 'conflict' }
 
@@ -122,6 +124,8 @@ async function settle(
         `${answer.missingChunkIds.length} chunk(s) are no longer stored`,
         { missingChunkIds: answer.missingChunkIds },
       )
+    case 'clash':
+      throw pathClashError(answer.path, answer.clashesWith)
     case 'missing':
       return { missing: answer.missing }
     case 'done':

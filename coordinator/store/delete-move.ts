@@ -3,6 +3,7 @@ import { lockAccount } from './accounts.ts'
 import { appendChange } from './changes.ts'
 import type { Db } from './db.ts'
 import { type FileRecord, getFile, getFileByPath } from './file-reads.ts'
+import { assertNoPathClash } from './path-clash.ts'
 
 /**
  * Deletes and moves. Both name the version they were based on and are refused with
@@ -71,6 +72,8 @@ export async function moveFile(db: Db, op: MoveOp): Promise<FileOpResult> {
         fileId: occupant.id,
       })
     }
+    // The moved file itself is leaving: `d/f` may become `d`.
+    await assertNoPathClash(tx, op.accountId, op.toPath, file.id)
     await tx.query('UPDATE files SET path = $2, updated_at = $3 WHERE id = $1', [
       file.id,
       op.toPath,

@@ -232,6 +232,7 @@ export class Daemon {
         },
       }),
       faults: structuredClone(this.#faults),
+      behind: engine.remote.behind,
       pendingPaths: engine.pendingPaths,
       pendingUploads: this.#index.listUploads().length,
       devices: this.#peers.map((d) => ({ name: d.name, online: d.online })),

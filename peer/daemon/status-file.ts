@@ -33,6 +33,8 @@ export interface DaemonStatus {
   cursor: number
   /** The newest change the device knows the account's log holds, and when it learnt it. */
   head?: { seq: number; at: string }
+  /** Changes the coordinator holds beyond `cursor`, as last seen (0: up to date). */
+  behind?: number
   pendingPaths: number
   pendingUploads: number
   /** Paths that cannot be synced now, and why (sync-problems.ts); the first 200. */

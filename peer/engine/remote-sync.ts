@@ -31,7 +31,11 @@ export interface RemoteSyncDeps {
   skippedRetryMs?: { first: number; max: number }
 }
 
-export type RemoteCounters = Record<ApplyOutcome | 'skipped', number> & { reconnects: number }
+export type RemoteCounters = Record<ApplyOutcome | 'skipped', number> & {
+  reconnects: number
+  /** Times the device found itself behind with nothing applying, and read the log again. */
+  catchUps: number
+}
 
 /**
  * Brings the account's changes down, strictly in log order: over the push channel while
@@ -47,6 +51,7 @@ export class RemoteSync {
     'kept-local-edit': 0,
     'refused-path': 0,
     skipped: 0,
+    catchUps: 0,
     reconnects: 0,
   }
   connected = false
@@ -61,6 +66,7 @@ export class RemoteSync {
   readonly #deps: RemoteSyncDeps
   /** One change applied at a time: the log's next one, or a skipped one tried again. */
   #applying: Promise<void> = Promise.resolve()
+  #busy = 0
 
   constructor(deps: RemoteSyncDeps) {
     this.#deps = deps
@@ -104,7 +110,7 @@ export class RemoteSync {
   async pollOnce(signal: AbortSignal, wait = 0): Promise<void> {
     for (;;) {
       const page = await this.#deps.api.changes(this.#deps.index.getCursor(), { wait, signal })
-      this.noteHead(page.cursor)
+      this.noteHead(page.head ?? page.cursor)
       for (const change of page.changes) await this.applyInOrder(change, signal)
       if (!page.hasMore) return
       wait = 0
@@ -151,8 +157,25 @@ export class RemoteSync {
     })
   }
 
+  /** Changes the coordinator holds beyond this device's cursor, as last seen. */
+  get behind(): number {
+    return Math.max(0, (this.head?.seq ?? 0) - this.#deps.index.getCursor())
+  }
+
+  /** Whether a change is being applied (or waits to be) right now. */
+  get busy(): boolean {
+    return this.#busy > 0
+  }
+
+  /** Reads the log from the cursor now, outside the push channel's turn. */
+  async catchUp(signal: AbortSignal): Promise<void> {
+    this.counters.catchUps++
+    await this.pollOnce(signal)
+  }
+
   async #serially(fn: () => Promise<void>): Promise<void> {
-    const run = this.#applying.then(fn)
+    this.#busy++
+    const run = this.#applying.then(fn).finally(() => this.#busy--)
     this.#applying = run.catch(() => {})
     return run
   }

@@ -11,6 +11,7 @@ import type { SyncIndex } from '../ports/sync-index.ts'
 import type { FolderWatcher } from '../ports/watcher.ts'
 import type { ChunkProvider } from '../swarm/chunk-service.ts'
 import { ChangeApplier } from './applier.ts'
+import { HeadWatch } from './head-watch.ts'
 import { LocalSync } from './local-sync.ts'
 import { PathLocks } from './path-locks.ts'
 import { Prefetcher } from './prefetcher.ts'
@@ -49,6 +50,8 @@ export interface SyncEngineDeps {
   pollWaitSeconds?: number
   /** How soon a skipped remote change is applied again (doubling up to `max`). */
   skippedRetryMs?: { first: number; max: number }
+  /** How often a live device compares its cursor with the coordinator's head. */
+  headCheckMs?: number
 }
 
 /**
@@ -68,6 +71,7 @@ export class SyncEngine {
   readonly serving: ChunkProvider
   /** Paths that cannot be synced now, and why. */
   readonly problems: SyncProblems
+  readonly #headWatch: HeadWatch
   readonly #deps: SyncEngineDeps
   readonly #log: Log
   readonly #dirty = new Set<string>()
@@ -143,6 +147,12 @@ export class SyncEngine {
         afterApply: (change) => prefetcher.release(change),
       }),
     })
+    this.#headWatch = new HeadWatch({
+      ...deps,
+      remote: this.remote,
+      log: this.#log,
+      ...(deps.headCheckMs !== undefined && { intervalMs: deps.headCheckMs }),
+    })
   }
 
   async start(): Promise<void> {
@@ -152,6 +162,7 @@ export class SyncEngine {
     await this.rescan()
     this.#tasks.push(
       this.#guard('remote sync', this.remote.run(signal)),
+      this.#guard('head watch', this.#headWatch.run(signal)),
       this.#guard('rescan', this.#rescanLoop(signal)),
       this.#guard('skipped changes', this.#skippedLoop(signal)),
     )

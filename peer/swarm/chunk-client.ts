@@ -75,13 +75,15 @@ export async function* requestChunks(
       const frame = await reader.next()
       if (frame?.kind !== 'header') throw protocolError('expected a response header')
       const { id, status } = frame.header
-      answered++
       if (status !== 'ok') {
+        answered++
         yield { id, error: statusError(id, status) }
         continue
       }
       const body = await reader.next()
       if (body?.kind !== 'body') throw protocolError(`expected the body of chunk ${id}`)
+      // Counted only once its body is in: a stream that breaks inside the body still owes it.
+      answered++
       yield verified(id, body.bytes, remotePeerId)
     }
     clearTimeout(idle)

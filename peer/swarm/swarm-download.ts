@@ -36,6 +36,8 @@ export class SwarmDownload {
   readonly #excluded = new Set<string>()
   readonly #events: Event[] = []
   #wake: (() => void) | undefined
+  /** Set by every wake-up, cleared when the loop looks again: a wake-up while it yields is kept. */
+  #woken = false
   readonly #stop = new AbortController()
 
   constructor(settings: SwarmDownloadSettings, shared: SwarmShared, ids: readonly string[]) {
@@ -50,11 +52,11 @@ export class SwarmDownload {
     let outstanding = this.#queue.length
     const onAbort = () => {
       this.#stop.abort(signal?.reason)
-      this.#wake?.()
+      this.#poke()
     }
     signal?.addEventListener('abort', onAbort, { once: true })
     // A slot freed by any download of this source may let this one send its next request.
-    const unsubscribe = this.#shared.slots.subscribe(() => this.#wake?.())
+    const unsubscribe = this.#shared.slots.subscribe(() => this.#poke())
     try {
       while (outstanding > 0) {
         signal?.throwIfAborted()
@@ -170,6 +172,7 @@ export class SwarmDownload {
     const started = performance.now()
     let bytes = 0
     const pending = new Set(ids)
+    let failed = 'the request ended early'
     const run = async () => {
       try {
         // Nothing comes back from a black-holed address: bound the dial like a silence.
@@ -189,13 +192,16 @@ export class SwarmDownload {
           pending.delete(result.id)
           this.#push({ ...result, peerId })
         }
+        failed = `it answered ${ids.length - pending.size} of ${ids.length} ids`
       } catch (err) {
-        const error = new CloudsyncError('BUSY', `Peer ${peerId} is unreachable: ${message(err)}`, {
+        failed = `it is unreachable: ${message(err)}`
+      } finally {
+        // Every id gets an answer: one left without would keep the download waiting for good.
+        const error = new CloudsyncError('BUSY', `Peer ${peerId} failed: ${failed}`, {
           peer: peerId,
           reason: 'unreachable',
         })
         for (const id of pending) this.#push({ id, error, peerFailed: true, peerId })
-      } finally {
         clearTimeout(timer)
         this.#stats.sample(peerId, bytes, performance.now() - started)
         this.#shared.slots.release(peerId)
@@ -206,17 +212,26 @@ export class SwarmDownload {
 
   #push(event: Event): void {
     this.#events.push(event)
+    this.#poke()
+  }
+
+  #poke(): void {
+    this.#woken = true
     this.#wake?.()
   }
 
-  /** The next event, or undefined when woken by an abort. */
+  /**
+   * The next event, or undefined when something else happened since the loop last looked
+   * (a slot freed, an abort): the loop then dispatches again before it waits.
+   */
   async #nextEvent(): Promise<Event | undefined> {
-    if (this.#events.length === 0 && !this.#stop.signal.aborted) {
+    if (this.#events.length === 0 && !this.#woken && !this.#stop.signal.aborted) {
       await new Promise<void>((resolve) => {
         this.#wake = resolve
       })
       this.#wake = undefined
     }
+    this.#woken = false
     return this.#events.shift()
   }
 }

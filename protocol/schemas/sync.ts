@@ -63,12 +63,16 @@ export const ChangesQuery = Type.Object(
 )
 export type ChangesQuery = Static<typeof ChangesQuery>
 
-/** `cursor` is the seq of the last change returned (the request's cursor if none). */
+/**
+ * `cursor` is the seq of the last change returned (the request's cursor if none); `head`
+ * the account's newest seq when the page was read, so a device knows how far behind it is.
+ */
 export const ChangesResponse = Type.Object(
   {
     changes: Type.Array(Change, { maxItems: CHANGES_LIMIT_MAX }),
     cursor: Cursor,
     hasMore: Type.Boolean(),
+    head: Type.Optional(Cursor),
   },
   { additionalProperties: false },
 )

@@ -11,6 +11,7 @@ import {
 } from '../../../protocol/schemas/sync.ts'
 import { isChangeMessage } from '../../services/account-feed.ts'
 import { toChange } from '../../services/changes.ts'
+import { getAccount } from '../../store/accounts.ts'
 import { changesAfter } from '../../store/changes.ts'
 import { deviceSecurity, errorResponses } from '../schemas.ts'
 
@@ -33,7 +34,10 @@ export const changesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const wait = request.query.wait ?? 0
       const read = async () => {
         const page = await changesAfter(app.db, accountId, cursor, limit)
-        return { changes: page.changes.map(toChange), cursor: page.cursor, hasMore: page.hasMore }
+        // Read after the page: the head only grows, so it is never below the page's cursor.
+        const head = (await getAccount(app.db, accountId))?.lastSeq ?? page.cursor
+        const changes = page.changes.map(toChange)
+        return { changes, cursor: page.cursor, hasMore: page.hasMore, head }
       }
       const first = await read()
       if (first.changes.length > 0 || wait === 0) return first
