@@ -3,18 +3,16 @@
  * chunks the account may already reference; for the rest, the blob store is asked
  * (head), because a device may have PUT bytes the index has not heard of yet (the upload
  * ran, the coordinator restarted before complete). Bytes found there with the right size
- * are registered, so resuming re-sends only what never arrived.
+ * are registered, so resuming re-sends only what never arrived. Only the account's own
+ * keys are asked (blobKeyOf): what another account PUT is never this account's.
  */
 import { CloudsyncError } from '../../protocol/errors.ts'
 import type { ManifestChunk } from '../../protocol/manifest.ts'
 import type { ChunkUpload } from '../../protocol/schemas/files.ts'
+import { blobKeyOf } from '../blobs/blob-checks.ts'
 import type { BlobStore } from '../blobs/index.ts'
-import {
-  foreignChunks,
-  insertChunks,
-  lockBytesFindForeign,
-  type NewChunk,
-} from '../store/chunks.ts'
+import { lockChunkBytes } from '../store/chunk-bytes.ts'
+import { insertChunks, type NewChunk } from '../store/chunks.ts'
 import type { Db } from '../store/index.ts'
 import {
   missingChunks,
@@ -51,19 +49,12 @@ export interface Probe {
   wrongSize: { index: number; stored: number; expected: number }[]
 }
 
-/**
- * Asks the blob store (read only) about the chunks at `indexes` of a manifest, leaving out
- * chunks indexed in a way this account may not reference (see foreignChunks: their bytes
- * being stored proves nothing about this account).
- */
+/** Asks the blob store (read only) about the account's uploads of chunks at `indexes`. */
 export async function probeBlobs(
-  db: Db,
   blobs: BlobStore,
-  owner: { domain: string; accountId: string },
+  accountId: string,
   chunks: readonly ManifestChunk[],
   indexes: readonly number[],
-  /** foreignChunks of these ids, when the caller has read it already. */
-  knownForeign?: ReadonlySet<string>,
 ): Promise<Probe> {
   // One HEAD per distinct chunk id: a file may repeat a chunk.
   const firstIndex = new Map<string, number>()
@@ -71,10 +62,8 @@ export async function probeBlobs(
     const id = chunks[index]!.id
     if (!firstIndex.has(id)) firstIndex.set(id, index)
   }
-  const foreign =
-    knownForeign ?? (await foreignChunks(db, owner.domain, owner.accountId, [...firstIndex.keys()]))
-  const ids = [...firstIndex.keys()].filter((id) => !foreign.has(id))
-  const heads = await mapLimit(ids, HEAD_CONCURRENCY, (id) => blobs.head(id))
+  const ids = [...firstIndex.keys()]
+  const heads = await mapLimit(ids, HEAD_CONCURRENCY, (id) => blobs.head(blobKeyOf(accountId, id)))
   const probe: Probe = { present: [], wrongSize: [] }
   ids.forEach((id, i) => {
     const head = heads[i]
@@ -142,28 +131,25 @@ export async function registerStored(
   if (missing.length === 0) return []
   const { chunks } = session.manifest
   const ids = missing.map((i) => chunks[i]!.id)
-  const foreign = await lockBytesFindForeign(tx, session.domain, session.accountId, ids)
-  const found = await storedChunks(tx, blobs, session, missing, foreign)
+  await lockChunkBytes(tx, ids, 'shared')
+  const found = await storedChunks(blobs, session, missing)
   await insertChunks(tx, session.domain, session.accountId, found, now)
   const present = new Set(found.map((f) => f.id))
   return missing.filter((i) => !present.has(chunks[i]!.id))
 }
 
 /**
- * Of the chunks at the `missing` indexes, those the blob store holds with their manifest
- * size (foreign ones left out, see probeBlobs), to register. Stored bytes of another size
- * are CHUNK_CORRUPT.
+ * Of the chunks at the `missing` indexes, those the session's account stored with their
+ * manifest size, to register. Stored bytes of another size are CHUNK_CORRUPT.
  */
 export async function storedChunks(
-  db: Db,
   blobs: BlobStore,
   session: UploadSession,
   missing: readonly number[],
-  foreign: ReadonlySet<string>,
 ): Promise<NewChunk[]> {
   if (missing.length === 0) return []
   const { chunks } = session.manifest
-  const probe = await probeBlobs(db, blobs, session, chunks, missing, foreign)
+  const probe = await probeBlobs(blobs, session.accountId, chunks, missing)
   assertSizesAgree(probe.wrongSize)
   // Sizes from the manifest: probeBlobs checked the stored bytes agree with them.
   const sizes = new Map(missing.map((i) => [chunks[i]!.id, chunks[i]!.cipherSize]))
@@ -179,7 +165,8 @@ export async function presignUploads(
 ): Promise<ChunkUpload[]> {
   return mapLimit(indexes, HEAD_CONCURRENCY, async (index) => {
     const chunk = session.manifest.chunks[index]!
-    const put = await blobs.presignPut(chunk.id, { size: chunk.cipherSize, expiresInSeconds })
+    const key = blobKeyOf(session.accountId, chunk.id)
+    const put = await blobs.presignPut(key, { size: chunk.cipherSize, expiresInSeconds })
     return { index, url: put.url, method: 'PUT' as const, headers: put.headers }
   })
 }

@@ -101,15 +101,7 @@ export async function initUpload(
   const { session } = created
   const challenged = new Set(issued.challenges.map((c) => c.chunkId))
   const unknown = created.missing.filter((i) => !challenged.has(manifest.chunks[i]!.id))
-  const owner = { domain, accountId }
-  const probe = await probeBlobs(
-    app.db,
-    app.blobs,
-    owner,
-    manifest.chunks,
-    unknown,
-    created.foreign,
-  )
+  const probe = await probeBlobs(app.blobs, accountId, manifest.chunks, unknown)
   if (probe.wrongSize.length > 0) {
     // Nobody has seen the session yet: taking it back leaves things as they were.
     await discardSession(app.db, session.id)
