@@ -16,15 +16,21 @@ import { systemClock } from '../ports/clock.ts'
 import { withRetry } from '../retry.ts'
 import {
   chunkStreamOpener,
+  closeConnectionsTo,
   createSwarmNode,
   decodeNodeKey,
+  LinkedPeers,
   nodeAddresses,
+  type SwarmIdentity,
   type SwarmNode,
   SwarmSource,
 } from '../swarm/index.ts'
 import { type DeviceState, loadDeviceState, secretOf } from './device-state.ts'
 import { syncIndexOf } from './index-port.ts'
 import { STATUS_FILE } from './status-file.ts'
+
+/** How often a hello from a device missing from the list may trigger asking for it again. */
+const UNKNOWN_PEER_REFRESH_MS = 5_000
 
 export interface DaemonOptions {
   /** The synced folder. */
@@ -58,12 +64,14 @@ export class Daemon {
   readonly #timer: NodeJS.Timeout
   readonly #startedAt = Date.now()
   #peers: DeviceInfo[] = []
+  readonly #linked: LinkedPeers
   readonly #stopCollector: () => void
 
   private constructor(parts: {
     engine: SyncEngine
     node: SwarmNode
     swarm: SwarmSource
+    linked: LinkedPeers
     state: DeviceState
     stateDir: string
     index: LocalIndex
@@ -74,6 +82,7 @@ export class Daemon {
     this.engine = parts.engine
     this.node = parts.node
     this.swarm = parts.swarm
+    this.#linked = parts.linked
     this.state = parts.state
     this.stateDir = parts.stateDir
     this.#index = parts.index
@@ -96,7 +105,18 @@ export class Daemon {
     const index = syncIndexOf(localIndex, () => Date.now())
     const api = new HttpCoordinator({ baseUrl: state.coordinatorUrl, credential: state.credential })
     const push = new WebSocketPush({ baseUrl: state.coordinatorUrl, credential: state.credential })
-    const identity = { certificate: state.certificate, coordinatorKey: state.coordinatorKey }
+    // Refreshed at most every few seconds when a device we have not heard of says hello.
+    let lastRefresh = 0
+    const linked = new LinkedPeers(() => {
+      if (Date.now() - lastRefresh < UNKNOWN_PEER_REFRESH_MS) return
+      lastRefresh = Date.now()
+      void daemon?.refreshPeers().catch(() => {})
+    })
+    const identity: SwarmIdentity = {
+      certificate: state.certificate,
+      coordinatorKey: state.coordinatorKey,
+      admits: (payload) => linked.admits(payload),
+    }
     let daemon: Daemon | undefined
     const ownFiles = ownChunkProvider({ index: localIndex, fs, secret })
     // Peers get chunks from this device's synced files, from a file it is uploading right
@@ -143,6 +163,7 @@ export class Daemon {
       engine,
       node,
       swarm,
+      linked,
       state,
       stateDir,
       index: localIndex,
@@ -170,6 +191,14 @@ export class Daemon {
   }
 
   #setPeers(devices: DeviceInfo[]): void {
+    // Unlinked devices leave the swarm at once: their open connections are closed, and
+    // their new streams refused (LinkedPeers.admits), whatever their certificates say.
+    this.#linked.update(devices)
+    const gone = this.node
+      .getConnections()
+      .map((c) => c.remotePeer.toString())
+      .filter((peerId) => !this.#linked.hasPeer(peerId))
+    if (gone.length > 0) void closeConnectionsTo(this.node, gone)
     this.#peers = devices.filter((d) => d.deviceId !== this.state.deviceId)
     this.swarm.setPeers(
       this.#peers

@@ -77,6 +77,16 @@ export function chunkStreamOpener(node: SwarmNode): OpenChunkStream {
   }
 }
 
+/** Closes every open connection to the given peers (devices unlinked meanwhile). */
+export async function closeConnectionsTo(
+  node: SwarmNode,
+  peerIds: readonly string[],
+): Promise<void> {
+  const gone = new Set(peerIds)
+  const open = node.getConnections().filter((c) => gone.has(c.remotePeer.toString()))
+  await Promise.all(open.map((c) => c.close().catch(() => c.abort(new Error('unlinked')))))
+}
+
 /** A fresh device identity. */
 export const generateNodeKey = (): Promise<PrivateKey> => generateKeyPair('Ed25519')
 /** The peer id a key stands for: what the device asks the coordinator to certify. */
