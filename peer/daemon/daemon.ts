@@ -25,6 +25,7 @@ import {
   type SwarmNode,
   SwarmSource,
 } from '../swarm/index.ts'
+import { CertificateRenewal } from './certificate-renewal.ts'
 import { type DeviceState, loadDeviceState, secretOf } from './device-state.ts'
 import { syncIndexOf } from './index-port.ts'
 import { STATUS_FILE } from './status-file.ts'
@@ -65,6 +66,7 @@ export class Daemon {
   readonly #startedAt = Date.now()
   #peers: DeviceInfo[] = []
   readonly #linked: LinkedPeers
+  readonly #renewal: CertificateRenewal
   readonly #stopCollector: () => void
 
   private constructor(parts: {
@@ -72,6 +74,8 @@ export class Daemon {
     node: SwarmNode
     swarm: SwarmSource
     linked: LinkedPeers
+    identity: SwarmIdentity
+    log: Log
     state: DeviceState
     stateDir: string
     index: LocalIndex
@@ -83,6 +87,13 @@ export class Daemon {
     this.node = parts.node
     this.swarm = parts.swarm
     this.#linked = parts.linked
+    this.#renewal = new CertificateRenewal({
+      identity: parts.identity,
+      state: parts.state,
+      stateDir: parts.stateDir,
+      renew: () => parts.api.renewCertificate(),
+      log: parts.log,
+    })
     this.state = parts.state
     this.stateDir = parts.stateDir
     this.#index = parts.index
@@ -164,6 +175,8 @@ export class Daemon {
       node,
       swarm,
       linked,
+      identity,
+      log,
       state,
       stateDir,
       index: localIndex,
@@ -177,6 +190,7 @@ export class Daemon {
         log('warn', 'could not announce swarm addresses', { error: (err as Error).message }),
       )
     await daemon.refreshPeers().catch(() => {})
+    await daemon.#renewal.start()
     await engine.start()
     await daemon.writeStatus()
     return daemon
@@ -239,6 +253,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer)
+    this.#renewal.stop()
     this.#stopCollector()
     await this.engine.stop()
     await this.writeStatus()

@@ -16,6 +16,7 @@ export {
   decodeNodeKey,
   encodeNodeKey,
   generateNodeKey,
+  linkProof,
   nodeAddresses,
   peerIdOf,
   type SwarmNode,
