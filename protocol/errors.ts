@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   STALE_BASE: { status: 409, message: 'Base version is not the current version' },
   INCOMPLETE_UPLOAD: { status: 409, message: 'Upload is missing chunks' },
   GONE: { status: 410, message: 'Expired' },
+  /** A per-device or per-account limit: finish (or let expire) what is open first. */
+  TOO_MANY: { status: 429, message: 'Too many open at once' },
   BUSY: { status: 503, message: 'Busy, try again' },
   /** A source that could not answer in time or went away: try another one. */
   UNAVAILABLE: { status: 503, message: 'Unavailable, try another source' },

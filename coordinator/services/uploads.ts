@@ -26,6 +26,7 @@ import {
   createSession,
   discardSession,
   getSession,
+  openLoad,
   type UploadBase,
   type UploadSession,
 } from '../store/sessions.ts'
@@ -68,6 +69,7 @@ export async function initUpload(
       maxChunkSize: CHUNK_SIZE_CEILING,
     },
   )
+  await assertRoomFor(app, device, manifest.chunks.length)
   const base = await resolveBase(app, accountId, path, body.baseVersion)
   const domain = domainOf(app, accountId)
 
@@ -121,6 +123,30 @@ export async function initUpload(
     uploads: await presignUploads(app.blobs, session, missing, app.config.presignTtlSeconds),
     expiresAt: session.expiresAt.toISOString(),
     ...(issued.challenges.length > 0 && { challenges: toWireChallenges(issued.challenges) }),
+  }
+}
+
+/**
+ * One device cannot hold unbounded upload sessions, nor one account unbounded session
+ * chunk rows: past either limit, init is TOO_MANY (429) and writes nothing. A soft limit:
+ * concurrent inits may each pass it once.
+ */
+async function assertRoomFor(app: FastifyInstance, device: AuthDevice, chunks: number) {
+  const { maxOpenSessionsPerDevice, maxPendingChunksPerAccount } = app.config.limits
+  const load = await openLoad(app.db, device.accountId, device.deviceId, app.now())
+  if (load.deviceSessions >= maxOpenSessionsPerDevice) {
+    throw new CloudsyncError(
+      'TOO_MANY',
+      `This device has ${load.deviceSessions} upload sessions open; the limit is ${maxOpenSessionsPerDevice}: complete them or let them expire`,
+      { limit: maxOpenSessionsPerDevice, open: load.deviceSessions },
+    )
+  }
+  if (load.accountChunks + chunks > maxPendingChunksPerAccount) {
+    throw new CloudsyncError(
+      'TOO_MANY',
+      `The account's open uploads hold ${load.accountChunks} chunks; ${chunks} more would pass the limit of ${maxPendingChunksPerAccount}`,
+      { limit: maxPendingChunksPerAccount, open: load.accountChunks, requested: chunks },
+    )
   }
 }
 

@@ -129,6 +129,30 @@ export async function createSession(
   return { session: fromRow(row), missing }
 }
 
+/**
+ * What is open now: the device's upload sessions, and the chunk rows the account's open
+ * sessions hold (each names one per manifest index).
+ */
+export async function openLoad(
+  db: Db,
+  accountId: string,
+  deviceId: string,
+  now: Date,
+): Promise<{ deviceSessions: number; accountChunks: number }> {
+  const { rows } = await db.query<{ deviceSessions: string; accountChunks: string }>(
+    `WITH open AS MATERIALIZED (SELECT id, device_id FROM upload_sessions
+       WHERE account_id = $1 AND state = 'open' AND expires_at > $3)
+     SELECT (SELECT count(*) FROM open WHERE device_id = $2) AS "deviceSessions",
+       (SELECT count(*) FROM session_chunks sc JOIN open o ON o.id = sc.session_id)
+         AS "accountChunks"`,
+    [accountId, deviceId, now],
+  )
+  return {
+    deviceSessions: Number(rows[0]!.deviceSessions),
+    accountChunks: Number(rows[0]!.accountChunks),
+  }
+}
+
 /** Takes back a session nobody has seen yet (its chunk and challenge rows go with it). */
 export async function discardSession(db: Db, sessionId: string): Promise<void> {
   await db.query('DELETE FROM upload_sessions WHERE id = $1', [sessionId])
