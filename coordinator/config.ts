@@ -25,6 +25,10 @@ export interface Limits {
   maxPathBytes: number
   /** Largest request body; a 65,536-chunk manifest is ~17 MiB of JSON. */
   bodyLimit: number
+  /** Upload sessions one device may hold open at once (more: 429). */
+  maxOpenSessionsPerDevice: number
+  /** Chunk rows one account's open sessions may name at once (more: 429). */
+  maxPendingChunksPerAccount: number
 }
 
 export interface Config {
@@ -58,6 +62,10 @@ export interface Config {
   credentialCacheMs: number
   /** Lifetime of a link token from `createAccount` or `POST /devices/invite`. */
   linkTokenTtlMs: number
+  /** Lifetime of a device certificate; linked devices renew theirs at half of it. */
+  certificateTtlMs: number
+  /** `/metrics` answers only with the operator token unless this is set (docs/SECURITY.md). */
+  metricsPublic: boolean
   /** How long an unreferenced chunk survives before garbage collection. */
   gcGraceMs: number
   /** How often this instance runs garbage collection; 0 = never (tests call runGc). */
@@ -150,12 +158,23 @@ export function loadConfig(env: Env = {}, defaults: Partial<Config> = {}): Confi
       maxChunks: int('MAX_CHUNKS', MAX_CHUNKS_PER_FILE, 1, MAX_CHUNKS_PER_FILE),
       maxPathBytes: int('MAX_PATH_BYTES', MAX_PATH_BYTES, 1, MAX_PATH_BYTES),
       bodyLimit: int('BODY_LIMIT', 24 * MiB, 1024, 256 * MiB),
+      maxOpenSessionsPerDevice: int('MAX_OPEN_SESSIONS_PER_DEVICE', 64, 1, 100_000),
+      maxPendingChunksPerAccount: int(
+        'MAX_PENDING_CHUNKS_PER_ACCOUNT',
+        4 * MAX_CHUNKS_PER_FILE,
+        1,
+        1_000_000_000,
+      ),
     },
     uploadSessionTtlMs: int('UPLOAD_SESSION_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600) * 1000,
     presignTtlSeconds: int('PRESIGN_TTL_SECONDS', 3600, 10, 7 * 24 * 3600),
     credentialCacheMs: int('CREDENTIAL_CACHE_MS', 5_000, 0, 60_000),
     wsPingMs: int('WS_PING_SECONDS', 30, 1, 3600) * 1000,
     linkTokenTtlMs: int('LINK_TOKEN_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600) * 1000,
+    certificateTtlMs: int('CERTIFICATE_TTL_SECONDS', 12 * 3600, 60, 30 * 24 * 3600) * 1000,
+    metricsPublic: ['true', '1'].includes(
+      oneOf('METRICS_PUBLIC', ['true', 'false', '1', '0'], 'false'),
+    ),
     gcGraceMs: int('GC_GRACE_SECONDS', 24 * 3600, 0, 365 * 24 * 3600) * 1000,
     gcIntervalMs:
       int('GC_INTERVAL_SECONDS', (defaults.gcIntervalMs ?? 600_000) / 1000, 0, 7 * 24 * 3600) *

@@ -62,6 +62,36 @@ export function signedBytes(p: CertificatePayload): Uint8Array {
   return new TextEncoder().encode(SIGNING_CONTEXT + canonical)
 }
 
+/** What a device signs with its peer key to link: the single-use token binds it to one link. */
+const LINK_PROOF_CONTEXT = 'cloudsync link proof v1\n'
+
+/**
+ * The bytes a linking device signs with its libp2p (Ed25519) key, proving to the
+ * coordinator that it holds the key of the peer id it asks to have certified.
+ */
+export function linkProofBytes(token: string, peerId: string): Uint8Array {
+  return new TextEncoder().encode(`${LINK_PROOF_CONTEXT}${token}\n${peerId}`)
+}
+
+/** Whether `proof` (base64) is the Ed25519 signature of `publicKey` (base64 raw) over the link. */
+export function verifyLinkProof(
+  token: string,
+  peerId: string,
+  publicKey: string,
+  proof: string,
+): boolean {
+  try {
+    return verify(
+      null,
+      linkProofBytes(token, peerId),
+      decodePublicKey(publicKey),
+      Buffer.from(proof, 'base64'),
+    )
+  } catch {
+    return false
+  }
+}
+
 export interface CoordinatorKeys {
   /** Base64 of the raw 32-byte public key: hand it to devices. */
   publicKey: string

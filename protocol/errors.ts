@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   /** A file where a folder is, or a folder where a file is (`a` and `a/b`). */
   PATH_CLASH: { status: 409, message: 'A file and a folder would share a path' },
   GONE: { status: 410, message: 'Expired' },
+  /** A per-device or per-account limit: finish (or let expire) what is open first. */
+  TOO_MANY: { status: 429, message: 'Too many open at once' },
   BUSY: { status: 503, message: 'Busy, try again' },
   /** A source that could not answer in time or went away: try another one. */
   UNAVAILABLE: { status: 503, message: 'Unavailable, try another source' },

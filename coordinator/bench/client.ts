@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { Agent, request as httpRequest } from 'node:http'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { linkProofBytes } from '../../protocol/certificates.ts'
 import { encryptChunk } from '../../protocol/crypto/chunk-cipher.ts'
 import { contentHash } from '../../protocol/crypto/keys.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
@@ -115,11 +116,16 @@ export async function commitFile(
   )
 }
 
-export async function newPeerId(): Promise<{ peerId: string; publicKey: string }> {
+/** A fresh peer key's link fields for `token`, the link proof included. */
+export async function newPeerId(
+  token: string,
+): Promise<{ peerId: string; publicKey: string; proof: string }> {
   const key = await generateKeyPair('Ed25519')
+  const peerId = peerIdFromPublicKey(key.publicKey).toString()
   return {
-    peerId: peerIdFromPublicKey(key.publicKey).toString(),
+    peerId,
     publicKey: Buffer.from(key.publicKey.raw).toString('base64'),
+    proof: Buffer.from(await key.sign(linkProofBytes(token, peerId))).toString('base64'),
   }
 }
 

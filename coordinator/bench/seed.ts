@@ -25,7 +25,7 @@ export async function seedViaStore(db: Db, plan: number[]): Promise<SeededDevice
     const { accountId } = await createAccount(db, { print: null })
     const secret = createDomainSecret()
     for (let d = 0; d < plan[i]!; d++) {
-      const { peerId } = await newPeerId()
+      const { peerId } = await newPeerId('')
       const now = new Date()
       const { device, credential } = await createDevice(db, {
         accountId,
@@ -55,7 +55,7 @@ export async function seedViaHttp(
       })
       next = expectStatus(invite, 201, 'invite').body.token
     }
-    const identity = await newPeerId()
+    const identity = await newPeerId(next)
     const answer = await call(`${base}/devices`, 'POST', {
       body: { token: next, name: `bench-${d}`, ...identity },
     })

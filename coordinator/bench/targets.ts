@@ -18,6 +18,9 @@ import {
 } from '../test/process-harness.ts'
 import { type SeededDevice, seedViaAdmin, seedViaHttp, seedViaStore } from './seed.ts'
 
+/** A loaded machine (shared with tests) can take long to start a coordinator. */
+const START_TIMEOUT_MS = 120_000
+
 export interface Plan {
   /** Accounts (one device each) the commit and read workloads write to. */
   commitAccounts: number
@@ -71,7 +74,13 @@ export async function startPostgres(plan: Plan, instances: number): Promise<Targ
     const seeded = await seed(db, plan)
     const env = { DATABASE_URL: databaseUrl, REDIS_URL, COORDINATOR_KEY: sharedCoordinatorKey() }
     for (let i = 0; i < instances; i++) {
-      procs.push(await spawnCoordinator(env, { nodeArgs: plan.nodeArgs, dataRoot: plan.blobRoot }))
+      procs.push(
+        await spawnCoordinator(env, {
+          nodeArgs: plan.nodeArgs,
+          dataRoot: plan.blobRoot,
+          timeoutMs: START_TIMEOUT_MS,
+        }),
+      )
     }
     return { backend: 'postgres+redis', instances: procs.map((p) => p.url), ...seeded, stop }
   } catch (err) {
@@ -92,7 +101,10 @@ export async function startEmbedded(plan: Plan): Promise<Target> {
   try {
     const db = await openStore({ dataDir: dataPaths(dataDir).database })
     const seeded = await seed(db, plan).finally(() => db.close())
-    proc = await spawnCoordinator({ DATA_DIR: dataDir }, { nodeArgs: plan.nodeArgs })
+    proc = await spawnCoordinator(
+      { DATA_DIR: dataDir },
+      { nodeArgs: plan.nodeArgs, timeoutMs: START_TIMEOUT_MS },
+    )
     return { backend: 'embedded', instances: [proc.url], ...seeded, stop }
   } catch (err) {
     await stop()

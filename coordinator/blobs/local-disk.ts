@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import { releaseBytes } from '../../protocol/memory/release-bytes.ts'
-import { assertBlobKey, assertBlobRange, assertChunkBytes } from './blob-checks.ts'
+import { assertBlobKey, assertBlobRange, assertChunkBytes, chunkIdOfKey } from './blob-checks.ts'
 import type {
   BlobHead,
   PresignedGet,
@@ -75,7 +75,8 @@ export class LocalDiskBlobStore implements ServedBlobStore {
   /** Where a chunk lives; the key is validated first, so it can never leave the root. */
   pathOf(key: string): string {
     assertBlobKey(key)
-    return join(this.directory, key.slice(0, 2), key.slice(2, 4), key)
+    const id = chunkIdOfKey(key)
+    return join(this.directory, id.slice(0, 2), id.slice(2, 4), key)
   }
 
   /**

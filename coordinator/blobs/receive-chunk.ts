@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { CloudsyncError } from '../../protocol/errors.ts'
-import { assertBlobKey, assertBlobSize } from './blob-checks.ts'
+import { assertBlobKey, assertBlobSize, chunkIdOfKey } from './blob-checks.ts'
 
 export async function receiveChunk(
   key: string,
@@ -37,7 +37,7 @@ export async function receiveChunk(
     )
   }
   const actual = hash.digest('hex')
-  if (actual !== key) {
+  if (actual !== chunkIdOfKey(key)) {
     throw new CloudsyncError('CHUNK_CORRUPT', `Chunk bytes hash to ${actual}, not to ${key}`, {
       key,
       actual,

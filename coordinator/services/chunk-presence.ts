@@ -4,19 +4,18 @@
  * (head), because a device may have PUT bytes the index has not heard of yet (the upload
  * ran, the coordinator restarted before complete). Bytes found there with the right size
  * are registered, so resuming re-sends only what never arrived; an object of another size
- * that is not the chunk (a PUT cut off) counts as missing and is replaced.
+ * that is not the chunk (a PUT cut off) counts as missing and is replaced. Only the
+ * account's own keys are asked (blobKeyOf): what another account PUT is never this account's.
  */
+
 import { createHash } from 'node:crypto'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import type { ManifestChunk } from '../../protocol/manifest.ts'
 import type { ChunkUpload } from '../../protocol/schemas/files.ts'
+import { blobKeyOf } from '../blobs/blob-checks.ts'
 import type { BlobStore } from '../blobs/index.ts'
-import {
-  foreignChunks,
-  insertChunks,
-  lockBytesFindForeign,
-  type NewChunk,
-} from '../store/chunks.ts'
+import { lockChunkBytes } from '../store/chunk-bytes.ts'
+import { insertChunks, type NewChunk } from '../store/chunks.ts'
 import type { Db } from '../store/index.ts'
 import {
   missingChunks,
@@ -61,19 +60,12 @@ export interface Probe {
   damaged: number[]
 }
 
-/**
- * Asks the blob store (read only) about the chunks at `indexes` of a manifest, leaving out
- * chunks indexed in a way this account may not reference (see foreignChunks: their bytes
- * being stored proves nothing about this account).
- */
+/** Asks the blob store (read only) about the account's uploads of chunks at `indexes`. */
 export async function probeBlobs(
-  db: Db,
   blobs: BlobStore,
-  owner: { domain: string; accountId: string },
+  accountId: string,
   chunks: readonly ManifestChunk[],
   indexes: readonly number[],
-  /** foreignChunks of these ids, when the caller has read it already. */
-  knownForeign?: ReadonlySet<string>,
 ): Promise<Probe> {
   // One HEAD per distinct chunk id: a file may repeat a chunk.
   const firstIndex = new Map<string, number>()
@@ -81,10 +73,8 @@ export async function probeBlobs(
     const id = chunks[index]!.id
     if (!firstIndex.has(id)) firstIndex.set(id, index)
   }
-  const foreign =
-    knownForeign ?? (await foreignChunks(db, owner.domain, owner.accountId, [...firstIndex.keys()]))
-  const ids = [...firstIndex.keys()].filter((id) => !foreign.has(id))
-  const heads = await mapLimit(ids, HEAD_CONCURRENCY, (id) => blobs.head(id))
+  const ids = [...firstIndex.keys()]
+  const heads = await mapLimit(ids, HEAD_CONCURRENCY, (id) => blobs.head(blobKeyOf(accountId, id)))
   const probe: Probe = { present: [], wrongSize: [], damaged: [] }
   const mismatched: { id: string; index: number; stored: number; expected: number }[] = []
   ids.forEach((id, i) => {
@@ -97,15 +87,15 @@ export async function probeBlobs(
   })
   // Rare (a crash mid-PUT, or a lying manifest): read the object to know which one is wrong.
   for (const { id, ...wrong } of mismatched) {
-    if (await isChunk(blobs, id)) probe.wrongSize.push(wrong)
+    if (await isChunk(blobs, blobKeyOf(accountId, id), id)) probe.wrongSize.push(wrong)
     else probe.damaged.push(wrong.index)
   }
   return probe
 }
 
-/** Whether the object stored under `id` is the chunk itself: its bytes hash to the id. */
-async function isChunk(blobs: BlobStore, id: string): Promise<boolean> {
-  const bytes = await blobs.get(id).catch(() => undefined)
+/** Whether the object stored under `key` is the chunk `id` itself: its bytes hash to the id. */
+async function isChunk(blobs: BlobStore, key: string, id: string): Promise<boolean> {
+  const bytes = await blobs.get(key).catch(() => undefined)
   return bytes !== undefined && createHash('sha256').update(bytes).digest('hex') === id
 }
 
@@ -164,28 +154,25 @@ export async function registerStored(
   if (missing.length === 0) return []
   const { chunks } = session.manifest
   const ids = missing.map((i) => chunks[i]!.id)
-  const foreign = await lockBytesFindForeign(tx, session.domain, session.accountId, ids)
-  const found = await storedChunks(tx, blobs, session, missing, foreign)
+  await lockChunkBytes(tx, ids, 'shared')
+  const found = await storedChunks(blobs, session, missing)
   await insertChunks(tx, session.domain, session.accountId, found, now)
   const present = new Set(found.map((f) => f.id))
   return missing.filter((i) => !present.has(chunks[i]!.id))
 }
 
 /**
- * Of the chunks at the `missing` indexes, those the blob store holds with their manifest
- * size (foreign ones left out, see probeBlobs), to register. Stored bytes of another size
- * are CHUNK_CORRUPT.
+ * Of the chunks at the `missing` indexes, those the session's account stored with their
+ * manifest size, to register. Stored bytes of another size are CHUNK_CORRUPT.
  */
 export async function storedChunks(
-  db: Db,
   blobs: BlobStore,
   session: UploadSession,
   missing: readonly number[],
-  foreign: ReadonlySet<string>,
 ): Promise<NewChunk[]> {
   if (missing.length === 0) return []
   const { chunks } = session.manifest
-  const probe = await probeBlobs(db, blobs, session, chunks, missing, foreign)
+  const probe = await probeBlobs(blobs, session.accountId, chunks, missing)
   assertSizesAgree(probe.wrongSize)
   // Sizes from the manifest: probeBlobs checked the stored bytes agree with them.
   const sizes = new Map(missing.map((i) => [chunks[i]!.id, chunks[i]!.cipherSize]))
@@ -201,7 +188,8 @@ export async function presignUploads(
 ): Promise<ChunkUpload[]> {
   return mapLimit(indexes, HEAD_CONCURRENCY, async (index) => {
     const chunk = session.manifest.chunks[index]!
-    const put = await blobs.presignPut(chunk.id, { size: chunk.cipherSize, expiresInSeconds })
+    const key = blobKeyOf(session.accountId, chunk.id)
+    const put = await blobs.presignPut(key, { size: chunk.cipherSize, expiresInSeconds })
     return { index, url: put.url, method: 'PUT' as const, headers: put.headers }
   })
 }

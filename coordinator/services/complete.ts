@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import type { UploadCompleteRequest, UploadCompleteResponse } from '../../protocol/schemas/files.ts'
 import type { AuthDevice } from '../plugins/auth.ts'
-import { lockAccount } from '../store/accounts.ts'
+import { accountDomain, lockAccount } from '../store/accounts.ts'
 import { grantChunkAccess } from '../store/chunks.ts'
 import { commitSession } from '../store/commit.ts'
 import type { CommitResult } from '../store/sessions.ts'
@@ -61,8 +61,11 @@ export async function completeUpload(
   const proven = await checkProofs(app, challenges, body.proofs ?? [])
   const uploadable = uploadableOf(session, challenges, found.missing)
   const commit = { accountId, deviceId: device.deviceId, sessionId, now, session }
+  // Chunk rows of a shared domain record whose upload holds the bytes, which the commit
+  // function does not: found chunks are registered here (insertChunks), as proofs are.
+  const shared = session.domain !== accountDomain(accountId)
   const outcome =
-    proven.length > 0
+    proven.length > 0 || shared
       ? await app.db.transaction(async (tx) => {
           const missing = await registerStored(tx, app.blobs, session, uploadable, now)
           // What was found stays registered (the transaction commits): a resume re-sends less.
@@ -76,7 +79,7 @@ export async function completeUpload(
       : // The common case, in one more round trip: found chunks registered by the commit.
         await commitSession(app.db, {
           ...commit,
-          found: await storedChunks(app.db, app.blobs, session, uploadable, found.foreign),
+          found: await storedChunks(app.blobs, session, uploadable),
         })
   if ('missing' in outcome) {
     const { missing } = outcome

@@ -1,7 +1,11 @@
 /** Linking devices: the link token, the peer id check, and the certificate. */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { FastifyInstance } from 'fastify'
-import { issueCertificate } from '../../protocol/certificates.ts'
+import {
+  type DeviceCertificate,
+  issueCertificate,
+  verifyLinkProof,
+} from '../../protocol/certificates.ts'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import type {
   DedupDomain,
@@ -9,13 +13,13 @@ import type {
   LinkDeviceRequest,
   LinkDeviceResponse,
 } from '../../protocol/schemas/devices.ts'
-import { createDevice, type Device } from '../store/devices.ts'
+import { createDevice, type Device, getDevice } from '../store/devices.ts'
 import { consumeLinkToken } from '../store/link-tokens.ts'
 
 /**
  * The certificate binds a peer id to the account, so the coordinator must know the device
  * holds that peer id's key: the id is the key's hash (identity multihash for Ed25519),
- * which is checked here; possession itself is proven to peers by the libp2p handshake.
+ * checked here, and the request carries the key's signature over the link (assertLinkProof).
  */
 export function assertPeerIdMatches(peerId: string, publicKey: string): void {
   let raw: Uint8Array | undefined
@@ -37,6 +41,47 @@ export function assertPeerIdMatches(peerId: string, publicKey: string): void {
   }
 }
 
+/** Refuses a link whose proof is not the peer key's signature over this token and peer id. */
+export function assertLinkProof(body: LinkDeviceRequest): void {
+  if (!verifyLinkProof(body.token, body.peerId, body.publicKey, body.proof)) {
+    throw new CloudsyncError(
+      'BAD_SIGNATURE',
+      'proof is not the signature of publicKey over this link token and peerId',
+      { field: 'proof' },
+    )
+  }
+}
+
+/** A certificate for a linked device, valid for the configured lifetime from now. */
+export function certificateFor(
+  app: FastifyInstance,
+  device: { id: string; accountId: string; peerId: string },
+): DeviceCertificate {
+  const now = app.now().getTime()
+  return issueCertificate(
+    {
+      deviceId: device.id,
+      accountId: device.accountId,
+      peerId: device.peerId,
+      issuedAt: now,
+      expiresAt: now + app.config.certificateTtlMs,
+    },
+    app.keys.privateKey,
+  )
+}
+
+/** A fresh certificate for the calling device, which its credential proves still linked. */
+export async function renewCertificate(
+  app: FastifyInstance,
+  deviceId: string,
+): Promise<DeviceCertificate> {
+  const device = await getDevice(app.db, deviceId)
+  if (!device || device.revokedAt || !device.peerId) {
+    throw new CloudsyncError('NOT_FOUND', `No linked device ${deviceId} with a peer id`)
+  }
+  return certificateFor(app, { ...device, peerId: device.peerId })
+}
+
 export function dedupDomain(app: FastifyInstance): DedupDomain {
   return app.config.dedupDomain === 'global'
     ? { kind: 'global', secret: app.config.globalDomainSecret! }
@@ -48,21 +93,14 @@ export async function linkDevice(
   body: LinkDeviceRequest,
 ): Promise<LinkDeviceResponse> {
   assertPeerIdMatches(body.peerId, body.publicKey)
+  assertLinkProof(body)
   const now = app.now()
   // One transaction: a failure to create the device leaves the token usable.
   const { device, credential } = await app.db.transaction(async (tx) => {
     const { accountId } = await consumeLinkToken(tx, body.token, now)
     return createDevice(tx, { accountId, name: body.name, peerId: body.peerId, now })
   })
-  const certificate = issueCertificate(
-    {
-      deviceId: device.id,
-      accountId: device.accountId,
-      peerId: body.peerId,
-      issuedAt: now.getTime(),
-    },
-    app.keys.privateKey,
-  )
+  const certificate = certificateFor(app, { ...device, peerId: body.peerId })
   return {
     deviceId: device.id,
     accountId: device.accountId,

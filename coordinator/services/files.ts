@@ -3,6 +3,8 @@
 import type { FastifyInstance } from 'fastify'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import type { DownloadResponse, FileMetadata, FileSummary } from '../../protocol/schemas/files.ts'
+import { blobKeyOf } from '../blobs/blob-checks.ts'
+import { chunkOwners } from '../store/chunks.ts'
 import {
   type FileRecord,
   type FileVersion,
@@ -85,11 +87,12 @@ export async function downloadFile(
   version: number | undefined,
 ): Promise<DownloadResponse> {
   const file = await ownFile(app, accountId, fileId)
-  let manifest = file.manifest
+  let { manifest, domain } = file
   let chosen = file.version
   if (version !== undefined && version !== file.version) {
     const old = await olderVersion(app, file, version)
     manifest = old.manifest
+    domain = old.domain
     chosen = version
   } else if (file.deleted && version === undefined) {
     throw new CloudsyncError('GONE', `${file.path} was deleted; name a version to fetch it`, {
@@ -98,8 +101,9 @@ export async function downloadFile(
     })
   }
   const expiresInSeconds = app.config.presignTtlSeconds
+  const owners = await chunkOwners(app.db, domain, [...new Set(manifest.chunks.map((c) => c.id))])
   const signed = await mapLimit(manifest.chunks, 32, (c) =>
-    app.blobs.presignGet(c.id, { expiresInSeconds }),
+    app.blobs.presignGet(blobKeyOf(owners.get(c.id) ?? null, c.id), { expiresInSeconds }),
   )
   const expiresMs = Math.min(
     app.now().getTime() + expiresInSeconds * 1000,

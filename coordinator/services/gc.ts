@@ -3,9 +3,9 @@
  * pending notices end), chunks unreferenced for the grace period leave the index, and
  * their bytes leave the blob store once no domain indexes them any more.
  *
- * Blob keys are bare chunk ids shared by every domain: the same bytes may back another
- * account's chunk row, so bytes go only when no chunk row of ANY domain names the id and
- * no open upload does (store/chunk-bytes.ts). That decision and the delete happen under
+ * Blob keys name the uploading account and the chunk id (blobKeyOf): the same key may back
+ * chunk rows of several domains, so bytes go only when no chunk row of ANY domain is held
+ * by that key and no open upload of that account names the id (store/chunk-bytes.ts). That decision and the delete happen under
  * the id's exclusive byte lock, which registration takes shared while it checks the blob
  * store, so bytes are never deleted between a registrant's check and its row.
  *
@@ -14,10 +14,11 @@
  * its lock, and byte deletes are idempotent. Each run does bounded work.
  */
 import type { FastifyBaseLogger } from 'fastify'
+import { blobKeyOf } from '../blobs/blob-checks.ts'
 import type { BlobStore } from '../blobs/index.ts'
 import type { Config } from '../config.ts'
 import { bytesInUse, lockChunkBytes } from '../store/chunk-bytes.ts'
-import { type ChunkRef, collectableChunks, deleteCollectableChunk } from '../store/chunks.ts'
+import { collectableChunks, deleteCollectableChunk, type StoredChunkRef } from '../store/chunks.ts'
 import type { Db } from '../store/index.ts'
 import { expireSessions, markSwept, unsweptSessions } from '../store/session-expiry.ts'
 import type { AccountFeed } from './account-feed.ts'
@@ -70,7 +71,7 @@ export async function runGc(
 
   // The chunks only the just-expired sessions held first, then the longest unreferenced.
   const seen = new Set<string>()
-  const candidates: ChunkRef[] = []
+  const candidates: StoredChunkRef[] = []
   const oldest = await collectableChunks(deps.db, cutoff, limits.maxChunks)
   for (const ref of [...expired.orphanChunks, ...oldest]) {
     const key = `${ref.domain}\n${ref.id}`
@@ -89,7 +90,9 @@ export async function runGc(
     sweptSessions: 0,
   }
   for (const s of await unsweptSessions(deps.db, limits.maxSessions, limits.maxChunks)) {
-    const deleted = await mapLimit(s.chunkIds, DELETE_CONCURRENCY, (id) => sweepBytes(deps, id))
+    const deleted = await mapLimit(s.chunkIds, DELETE_CONCURRENCY, (id) =>
+      sweepBytes(deps, s.accountId, id),
+    )
     report.blobsDeleted += deleted.filter(Boolean).length
     await markSwept(deps.db, s.sessionId, now)
     report.sweptSessions++
@@ -104,28 +107,29 @@ export async function runGc(
  */
 async function collectChunk(
   deps: GcDeps,
-  ref: ChunkRef,
+  ref: StoredChunkRef,
   cutoff: Date,
 ): Promise<'kept' | 'row' | 'bytes'> {
   return deps.db.transaction(async (tx) => {
     await lockChunkBytes(tx, [ref.id], 'exclusive')
     if (!(await deleteCollectableChunk(tx, ref, cutoff))) return 'kept'
-    if (await bytesInUse(tx, ref.id)) return 'row'
-    await deps.blobs.delete(ref.id)
+    if (await bytesInUse(tx, ref.owner, ref.id)) return 'row'
+    await deps.blobs.delete(blobKeyOf(ref.owner, ref.id))
     return 'bytes'
   })
 }
 
 /**
  * Deletes bytes an expired session's device may have PUT without registering them,
- * unless some domain indexes the id or an open upload names it.
+ * unless some domain indexes them or an open upload of the account names the id.
  */
-async function sweepBytes(deps: GcDeps, id: string): Promise<boolean> {
+async function sweepBytes(deps: GcDeps, accountId: string, id: string): Promise<boolean> {
+  const key = blobKeyOf(accountId, id)
   return deps.db.transaction(async (tx) => {
     await lockChunkBytes(tx, [id], 'exclusive')
     // Most ids of an abandoned upload were never PUT: a HEAD says so without a delete.
-    if ((await bytesInUse(tx, id)) || !(await deps.blobs.head(id))) return false
-    await deps.blobs.delete(id)
+    if ((await bytesInUse(tx, accountId, id)) || !(await deps.blobs.head(key))) return false
+    await deps.blobs.delete(key)
     return true
   })
 }

@@ -11,8 +11,9 @@ import { challengeFor, verifyPossession } from '../../protocol/crypto/possession
 import { CloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { Challenge, UploadCompleteRequest } from '../../protocol/schemas/files.ts'
+import { blobKeyOf } from '../blobs/blob-checks.ts'
 import { unprovenChunks } from '../store/chunks.ts'
-import type { SessionChallenge } from '../store/sessions.ts'
+import type { OpenChallenge, SessionChallenge } from '../store/sessions.ts'
 import { mapLimit } from './chunk-presence.ts'
 
 /** Range reads in flight at once while checking proofs. */
@@ -67,7 +68,7 @@ export function toWireChallenges(challenges: readonly SessionChallenge[]): Chall
  */
 export async function checkProofs(
   app: FastifyInstance,
-  challenges: readonly SessionChallenge[],
+  challenges: readonly OpenChallenge[],
   proofs: NonNullable<UploadCompleteRequest['proofs']>,
 ): Promise<string[]> {
   if (challenges.length === 0) return []
@@ -82,7 +83,7 @@ export async function checkProofs(
     )
   }
   const valid = await mapLimit(challenges, READ_CONCURRENCY, async (c) => {
-    const range = await app.blobs.getRange(c.chunkId, c.offset, c.length)
+    const range = await app.blobs.getRange(blobKeyOf(c.owner, c.chunkId), c.offset, c.length)
     return verifyPossession(c.nonce, range, answers.get(c.index)!)
   })
   const wrong = challenges.filter((_, i) => !valid[i])

@@ -27,6 +27,7 @@ import {
   createSession,
   discardSession,
   getSession,
+  openLoad,
   type UploadBase,
   type UploadSession,
 } from '../store/sessions.ts'
@@ -71,6 +72,7 @@ export async function initUpload(
   )
   // Early, so a device is not told to upload what cannot commit; the commit checks again.
   await assertNoPathClash(app.db, accountId, path)
+  await assertRoomFor(app, device, manifest.chunks.length)
   const base = await resolveBase(app, accountId, path, body.baseVersion)
   const domain = domainOf(app, accountId)
 
@@ -104,15 +106,7 @@ export async function initUpload(
   const { session } = created
   const challenged = new Set(issued.challenges.map((c) => c.chunkId))
   const unknown = created.missing.filter((i) => !challenged.has(manifest.chunks[i]!.id))
-  const owner = { domain, accountId }
-  const probe = await probeBlobs(
-    app.db,
-    app.blobs,
-    owner,
-    manifest.chunks,
-    unknown,
-    created.foreign,
-  )
+  const probe = await probeBlobs(app.blobs, accountId, manifest.chunks, unknown)
   if (probe.wrongSize.length > 0) {
     // Nobody has seen the session yet: taking it back leaves things as they were.
     await discardSession(app.db, session.id)
@@ -132,6 +126,30 @@ export async function initUpload(
     uploads: await presignUploads(app.blobs, session, missing, app.config.presignTtlSeconds),
     expiresAt: session.expiresAt.toISOString(),
     ...(issued.challenges.length > 0 && { challenges: toWireChallenges(issued.challenges) }),
+  }
+}
+
+/**
+ * One device cannot hold unbounded upload sessions, nor one account unbounded session
+ * chunk rows: past either limit, init is TOO_MANY (429) and writes nothing. A soft limit:
+ * concurrent inits may each pass it once.
+ */
+async function assertRoomFor(app: FastifyInstance, device: AuthDevice, chunks: number) {
+  const { maxOpenSessionsPerDevice, maxPendingChunksPerAccount } = app.config.limits
+  const load = await openLoad(app.db, device.accountId, device.deviceId, app.now())
+  if (load.deviceSessions >= maxOpenSessionsPerDevice) {
+    throw new CloudsyncError(
+      'TOO_MANY',
+      `This device has ${load.deviceSessions} upload sessions open; the limit is ${maxOpenSessionsPerDevice}: complete them or let them expire`,
+      { limit: maxOpenSessionsPerDevice, open: load.deviceSessions },
+    )
+  }
+  if (load.accountChunks + chunks > maxPendingChunksPerAccount) {
+    throw new CloudsyncError(
+      'TOO_MANY',
+      `The account's open uploads hold ${load.accountChunks} chunks; ${chunks} more would pass the limit of ${maxPendingChunksPerAccount}`,
+      { limit: maxPendingChunksPerAccount, open: load.accountChunks, requested: chunks },
+    )
   }
 }
 

@@ -1,9 +1,10 @@
 import type { Db } from './db.ts'
 
 /**
- * Blob keys are bare chunk ids, shared by every dedup domain: one stored object may back
- * chunk rows of several domains, and a device may have PUT it without any row yet. These
- * helpers decide when bytes may go, and serialize that decision against registration.
+ * Blob keys are an uploading account's key for a chunk id (blobKeyOf): one stored object
+ * may back chunk rows of several domains, and a device may have PUT it without any row
+ * yet. These helpers decide when bytes may go, and serialize that decision against
+ * registration. Locks are by chunk id, which covers every key of that id.
  */
 
 /** Advisory-lock namespace of chunk bytes ('cs' 'by'), apart from other advisory locks. */
@@ -72,16 +73,16 @@ export function byteBarrierParams(): [number] {
 }
 
 /**
- * Whether the bytes stored under `id` may still be needed: a chunk row of ANY domain
- * indexes them, or an open upload (of any domain) names the id and its device may have
- * PUT them and will register them at complete.
+ * Whether the bytes `owner` stored for chunk `id` may still be needed: a chunk row of ANY
+ * domain is backed by them, or an open upload of that account (any domain) names the id:
+ * its device may have PUT them and will register them at complete.
  */
-export async function bytesInUse(db: Db, id: string): Promise<boolean> {
+export async function bytesInUse(db: Db, owner: string | null, id: string): Promise<boolean> {
   const { rows } = await db.query<{ used: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM chunks WHERE id = $1) OR EXISTS (
-       SELECT 1 FROM session_chunks sc JOIN upload_sessions s ON s.id = sc.session_id
-       WHERE sc.chunk_id = $1 AND s.state = 'open') AS used`,
-    [id],
+    `SELECT EXISTS (SELECT 1 FROM chunks WHERE id = $1 AND owner IS NOT DISTINCT FROM $2::uuid)
+     OR EXISTS (SELECT 1 FROM session_chunks sc JOIN upload_sessions s ON s.id = sc.session_id
+       WHERE sc.chunk_id = $1 AND s.state = 'open' AND s.account_id = $2::uuid) AS used`,
+    [id, owner],
   )
   return rows[0]!.used
 }

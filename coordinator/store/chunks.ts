@@ -1,5 +1,5 @@
 import { CloudsyncError } from '../../protocol/errors.ts'
-import { byteLockParams, byteLocksSql, lockChunkBytes } from './chunk-bytes.ts'
+import { lockChunkBytes } from './chunk-bytes.ts'
 import type { Db } from './db.ts'
 
 /**
@@ -15,6 +15,12 @@ export interface ChunkRef {
   id: string
 }
 
+/** A chunk row and where its bytes are. */
+export interface StoredChunkRef extends ChunkRef {
+  /** The account whose blob key holds the bytes (null: a bare key, see migration 004). */
+  owner: string | null
+}
+
 export interface NewChunk {
   id: string
   cipherSize: number
@@ -27,48 +33,6 @@ export interface NewChunk {
  */
 export const MAY_REFERENCE = `($1 = 'account:' || $2::text OR EXISTS (
   SELECT 1 FROM chunk_access a WHERE a.domain = c.domain AND a.chunk_id = c.id AND a.account_id = $2::uuid))`
-
-/**
- * Of `ids`, the chunks indexed in a way this account may not reference: under another
- * domain, or in a shared domain without the account's proven access. Blob keys are bare
- * chunk ids, so bytes found in the blob store under such an id may be another account's:
- * finding them there proves nothing about this account (knowing a hash must not be
- * enough to reference the bytes, the "Dropship" attack).
- */
-export async function foreignChunks(
-  db: Db,
-  domain: string,
-  accountId: string,
-  ids: string[],
-): Promise<Set<string>> {
-  if (ids.length === 0) return new Set()
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT DISTINCT c.id FROM chunks c
-     WHERE c.id = ANY($3::text[]) AND NOT (c.domain = $1 AND ${MAY_REFERENCE})`,
-    [domain, accountId, ids],
-  )
-  return new Set(rows.map((r) => r.id))
-}
-
-/**
- * foreignChunks after taking the ids' byte locks (shared) in `tx`, in one round trip. The
- * locks protect what the caller asks the blob store next, not this read.
- */
-export async function lockBytesFindForeign(
-  tx: Db,
-  domain: string,
-  accountId: string,
-  ids: string[],
-): Promise<Set<string>> {
-  if (ids.length === 0) return new Set()
-  const { rows } = await tx.query<{ foreign: string[] }>(
-    `SELECT (SELECT count(*) FROM (${byteLocksSql('shared', 4)}) AS l) AS locks,
-       ARRAY(SELECT DISTINCT c.id FROM chunks c
-         WHERE c.id = ANY($3::text[]) AND NOT (c.domain = $1 AND ${MAY_REFERENCE})) AS foreign`,
-    [domain, accountId, ids, ...byteLockParams(ids)],
-  )
-  return new Set(rows[0]!.foreign)
-}
 
 /**
  * Of `ids`, the chunks indexed in a shared domain that the account has not proved it
@@ -164,9 +128,13 @@ export async function insertChunks(
 ): Promise<void> {
   if (chunks.length === 0) return
   const ids = chunks.map((c) => c.id)
+  // The bytes were found under the account's own key, so the account uploaded them: in a
+  // shared domain that grants access even when another account's row came first.
   await tx.query(
-    `WITH c AS (INSERT INTO chunks (domain, id, cipher_size, refcount, zero_since, created_at)
-       SELECT $1, t.id, t.size, 0, $4, $4 FROM unnest($2::text[], $3::bigint[]) AS t(id, size)
+    `WITH c AS (INSERT INTO chunks (domain, id, cipher_size, refcount, zero_since, created_at,
+         owner)
+       SELECT $1, t.id, t.size, 0, $4, $4, $5::uuid
+       FROM unnest($2::text[], $3::bigint[]) AS t(id, size)
        ON CONFLICT (domain, id) DO NOTHING)
      INSERT INTO chunk_access (domain, chunk_id, account_id)
      SELECT $1, id, $5::uuid FROM unnest($2::text[]) AS t(id) WHERE $1 <> 'account:' || $5::text
@@ -224,6 +192,19 @@ export async function releaseChunkRefs(
   )
 }
 
+/** Whose blob key holds each chunk's bytes (see ChunkRef.owner); absent ids are not stored. */
+export async function chunkOwners(
+  db: Db,
+  domain: string,
+  ids: string[],
+): Promise<Map<string, string | null>> {
+  const { rows } = await db.query<{ id: string; owner: string | null }>(
+    'SELECT id, owner FROM chunks WHERE domain = $1 AND id = ANY($2::text[])',
+    [domain, ids],
+  )
+  return new Map(rows.map((r) => [r.id, r.owner]))
+}
+
 export interface ChunkState extends ChunkRef {
   cipherSize: number
   refcount: number
@@ -250,9 +231,14 @@ const COLLECTABLE = `c.refcount = 0 AND c.zero_since <= $1 AND NOT EXISTS (
   WHERE sc.chunk_id = c.id AND s.domain = c.domain AND s.state = 'open')`
 
 /** Chunks the collector may delete: unreferenced since before `cutoff` (now - grace). */
-export async function collectableChunks(db: Db, cutoff: Date, limit: number): Promise<ChunkRef[]> {
-  const { rows } = await db.query<ChunkRef>(
-    `SELECT c.domain, c.id FROM chunks c WHERE ${COLLECTABLE} ORDER BY c.zero_since LIMIT $2`,
+export async function collectableChunks(
+  db: Db,
+  cutoff: Date,
+  limit: number,
+): Promise<StoredChunkRef[]> {
+  const { rows } = await db.query<StoredChunkRef>(
+    `SELECT c.domain, c.id, c.owner FROM chunks c WHERE ${COLLECTABLE}
+     ORDER BY c.zero_since LIMIT $2`,
     [cutoff, limit],
   )
   return rows

@@ -1,4 +1,4 @@
-import type { ChunkRef } from './chunks.ts'
+import type { StoredChunkRef } from './chunks.ts'
 import type { Db } from './db.ts'
 
 /**
@@ -16,7 +16,7 @@ export interface ExpiredSessions {
   sessionIds: string[]
   sessions: ExpiredSession[]
   /** Chunks uploaded for them that nothing references and no open upload names. */
-  orphanChunks: ChunkRef[]
+  orphanChunks: StoredChunkRef[]
 }
 
 /**
@@ -38,8 +38,8 @@ export async function expireSessions(db: Db, now: Date, limit = 1000): Promise<E
     )
     const sessionIds = expired.rows.map((r) => r.id)
     if (sessionIds.length === 0) return { sessionIds, sessions: [], orphanChunks: [] }
-    const orphans = await tx.query<ChunkRef>(
-      `SELECT DISTINCT c.domain, c.id FROM upload_sessions s
+    const orphans = await tx.query<StoredChunkRef>(
+      `SELECT DISTINCT c.domain, c.id, c.owner FROM upload_sessions s
        JOIN session_chunks sc ON sc.session_id = s.id
        JOIN chunks c ON c.domain = s.domain AND c.id = sc.chunk_id
        WHERE s.id = ANY($1::uuid[]) AND c.refcount = 0 AND NOT EXISTS (
@@ -51,9 +51,16 @@ export async function expireSessions(db: Db, now: Date, limit = 1000): Promise<E
   })
 }
 
+export interface UnsweptSession {
+  sessionId: string
+  /** Whose blob keys the session's PUTs went to. */
+  accountId: string
+  chunkIds: string[]
+}
+
 /**
  * Expired sessions whose unindexed bytes have not been swept yet, with those chunk ids:
- * ones no chunk row of any domain indexes, which the session's device may have PUT
+ * ones no chunk row backed by the account's key indexes, which the session's device may have PUT
  * without ever registering (it never called status or complete). Up to `limit` sessions,
  * stopping early once `maxChunks` ids are gathered (at least one session is answered).
  */
@@ -61,18 +68,18 @@ export async function unsweptSessions(
   db: Db,
   limit: number,
   maxChunks: number,
-): Promise<{ sessionId: string; chunkIds: string[] }[]> {
-  const { rows } = await db.query<{ sessionId: string; chunkIds: string[] }>(
-    `SELECT s.id AS "sessionId", COALESCE(array_agg(DISTINCT sc.chunk_id)
-       FILTER (WHERE sc.chunk_id IS NOT NULL), '{}') AS "chunkIds"
-     FROM (SELECT id, expires_at FROM upload_sessions WHERE state = 'expired' AND swept_at IS NULL
-           ORDER BY expires_at LIMIT $1) s
+): Promise<UnsweptSession[]> {
+  const { rows } = await db.query<UnsweptSession>(
+    `SELECT s.id AS "sessionId", s.account_id AS "accountId", COALESCE(array_agg(DISTINCT
+       sc.chunk_id) FILTER (WHERE sc.chunk_id IS NOT NULL), '{}') AS "chunkIds"
+     FROM (SELECT id, account_id, expires_at FROM upload_sessions
+           WHERE state = 'expired' AND swept_at IS NULL ORDER BY expires_at LIMIT $1) s
      LEFT JOIN session_chunks sc ON sc.session_id = s.id
-       AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = sc.chunk_id)
-     GROUP BY s.id, s.expires_at ORDER BY s.expires_at`,
+       AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = sc.chunk_id AND c.owner = s.account_id)
+     GROUP BY s.id, s.account_id, s.expires_at ORDER BY s.expires_at`,
     [limit],
   )
-  const out: { sessionId: string; chunkIds: string[] }[] = []
+  const out: UnsweptSession[] = []
   let total = 0
   for (const row of rows) {
     if (out.length > 0 && total + row.chunkIds.length > maxChunks) break

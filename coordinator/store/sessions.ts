@@ -69,6 +69,11 @@ export interface SessionChallenge {
   length: number
 }
 
+/** A challenge still to answer, with the account whose blob key holds the chunk's bytes. */
+export interface OpenChallenge extends SessionChallenge {
+  owner: string | null
+}
+
 export interface NewSession {
   accountId: string
   deviceId: string
@@ -82,27 +87,20 @@ export interface NewSession {
   challenges?: SessionChallenge[]
 }
 
-/**
- * Select-list SQL over a `lacking (idx, id)` CTE of a session's chunks the account may not
- * reference: their indexes (`missing`), and the ids another domain indexes, whose stored
- * bytes prove nothing about this account (`foreign`, see foreignChunks).
- */
-const LACKING_ANSWERS = `ARRAY(SELECT idx FROM lacking ORDER BY idx) AS missing,
-  ARRAY(SELECT DISTINCT l.id FROM lacking l
-    WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.id = l.id)) AS foreign`
+/** Select-list SQL over a `lacking (idx, id)` CTE: the session's chunks the account lacks. */
+const LACKING_ANSWERS = `ARRAY(SELECT idx FROM lacking ORDER BY idx) AS missing`
 
 /**
- * Opens an upload session and answers the indexes of the chunks the store lacks and, of
- * those, the ids indexed in a way this account may not reference (foreignChunks): one
- * statement (data-modifying CTEs), so it needs no transaction of its own.
+ * Opens an upload session and answers the indexes of the chunks the store lacks for the
+ * account: one statement (data-modifying CTEs), so it needs no transaction of its own.
  */
 export async function createSession(
   db: Db,
   s: NewSession,
-): Promise<{ session: UploadSession; missing: number[]; foreign: Set<string> }> {
+): Promise<{ session: UploadSession; missing: number[] }> {
   const chunks = s.manifest.chunks
   const challenges = s.challenges ?? []
-  const { rows } = await db.query<SessionRow & { missing: number[]; foreign: string[] }>(
+  const { rows } = await db.query<SessionRow & { missing: number[] }>(
     `WITH s AS (INSERT INTO upload_sessions (account_id, device_id, domain, path, base_file_id,
          base_version, manifest, created_at, expires_at)
        VALUES ($2, $3, $1, $4, $5, $6, $7::jsonb, $8, $9) RETURNING ${COLUMNS}),
@@ -138,8 +136,32 @@ export async function createSession(
       challenges.map((c) => c.length),
     ],
   )
-  const { missing, foreign, ...row } = rows[0]!
-  return { session: fromRow(row), missing, foreign: new Set(foreign) }
+  const { missing, ...row } = rows[0]!
+  return { session: fromRow(row), missing }
+}
+
+/**
+ * What is open now: the device's upload sessions, and the chunk rows the account's open
+ * sessions hold (each names one per manifest index).
+ */
+export async function openLoad(
+  db: Db,
+  accountId: string,
+  deviceId: string,
+  now: Date,
+): Promise<{ deviceSessions: number; accountChunks: number }> {
+  const { rows } = await db.query<{ deviceSessions: string; accountChunks: string }>(
+    `WITH open AS MATERIALIZED (SELECT id, device_id FROM upload_sessions
+       WHERE account_id = $1 AND state = 'open' AND expires_at > $3)
+     SELECT (SELECT count(*) FROM open WHERE device_id = $2) AS "deviceSessions",
+       (SELECT count(*) FROM session_chunks sc JOIN open o ON o.id = sc.session_id)
+         AS "accountChunks"`,
+    [accountId, deviceId, now],
+  )
+  return {
+    deviceSessions: Number(rows[0]!.deviceSessions),
+    accountChunks: Number(rows[0]!.accountChunks),
+  }
 }
 
 /** Takes back a session nobody has seen yet (its chunk and challenge rows go with it). */
@@ -161,8 +183,7 @@ export async function getSession(
 
 /**
  * A session with the indexes of its chunks the store lacks for its account (see
- * missingChunks), and of those, the ids indexed in a way this account may not reference
- * (foreignChunks), in one read. It passes the byte-lock barrier of the lacking chunks (see
+ * missingChunks), in one read. It passes the byte-lock barrier of the lacking chunks (see
  * byteBarrierSql): bytes of theirs the blob store holds after this read stay there while
  * the session is open, so the caller may ask the blob store without holding locks.
  */
@@ -170,8 +191,8 @@ export async function sessionWithMissing(
   db: Db,
   accountId: string,
   sessionId: string,
-): Promise<{ session: UploadSession; missing: number[]; foreign: Set<string> } | undefined> {
-  type Row = SessionRow & { missing: number[]; foreign: string[]; barrier: unknown }
+): Promise<{ session: UploadSession; missing: number[] } | undefined> {
+  type Row = SessionRow & { missing: number[]; barrier: unknown }
   const { rows } = await db.query<Row>(
     `WITH s AS MATERIALIZED (SELECT * FROM upload_sessions
        WHERE id = $2::uuid AND account_id = $1::uuid),
@@ -188,8 +209,8 @@ export async function sessionWithMissing(
     [accountId, sessionId, ...byteBarrierParams()],
   )
   if (!rows[0]) return undefined
-  const { missing, foreign, barrier: _, ...row } = rows[0]
-  return { session: fromRow(row), missing, foreign: new Set(foreign) }
+  const { missing, barrier: _, ...row } = rows[0]
+  return { session: fromRow(row), missing }
 }
 
 type SessionKey = Pick<UploadSession, 'id' | 'accountId' | 'domain'>
@@ -218,12 +239,12 @@ export async function missingChunks(db: Db, session: SessionKey): Promise<number
  * domain and which the account has not (meanwhile) gained access to. A challenged chunk
  * collected since reads as plain missing again: upload it.
  */
-export async function openChallenges(db: Db, session: SessionKey): Promise<SessionChallenge[]> {
+export async function openChallenges(db: Db, session: SessionKey): Promise<OpenChallenge[]> {
   // Only shared domains issue challenges: spare every other upload the query.
   if (session.domain === accountDomain(session.accountId)) return []
-  const { rows } = await db.query<SessionChallenge>(
+  const { rows } = await db.query<OpenChallenge>(
     `SELECT ch.idx AS index, ch.chunk_id AS "chunkId", ch.nonce, ch.range_offset AS offset,
-       ch.range_length AS length
+       ch.range_length AS length, c.owner
      FROM session_challenges ch JOIN chunks c ON c.domain = $1 AND c.id = ch.chunk_id
      WHERE ch.session_id = $3 AND NOT ${MAY_REFERENCE}
      ORDER BY ch.idx`,

@@ -22,7 +22,7 @@ const link = (payload: unknown) =>
 describe('POST /devices', () => {
   it('links a device and signs a certificate that verifies with the coordinator key', async () => {
     const { token, accountId } = await createAccount(t.app.db, { print: null })
-    const identity = await peerIdentity()
+    const identity = await peerIdentity(token)
     const res = await link({ token, name: 'laptop', ...identity })
     expect(res.statusCode).toBe(201)
     const body = res.json()
@@ -40,19 +40,29 @@ describe('POST /devices', () => {
     const { token } = await createAccount(t.app.db, { print: null })
     await linkDevice(t.app, token, 'first')
     const before = await snapshot(t.app.db)
-    const again = await link({ token, name: 'second', ...(await peerIdentity()) })
+    const again = await link({ token, name: 'second', ...(await peerIdentity(token)) })
     expect(again.statusCode).toBe(410)
     expect(again.json().error.message).toMatch(/already used/)
-    const unknown = await link({ token: 'x'.repeat(43), name: 'n', ...(await peerIdentity()) })
+    const unknown = await link({
+      token: 'x'.repeat(43),
+      name: 'n',
+      ...(await peerIdentity('x'.repeat(43))),
+    })
     expect(unknown.statusCode).toBe(401)
     expect(await snapshot(t.app.db)).toEqual(before)
   })
 
   it('refuses a public key that is not the peer id, keeping the token usable', async () => {
     const { token } = await createAccount(t.app.db, { print: null })
-    const a = await peerIdentity()
-    const b = await peerIdentity()
-    const res = await link({ token, name: 'n', peerId: a.peerId, publicKey: b.publicKey })
+    const a = await peerIdentity(token)
+    const b = await peerIdentity(token)
+    const res = await link({
+      token,
+      name: 'n',
+      peerId: a.peerId,
+      publicKey: b.publicKey,
+      proof: b.proof,
+    })
     expect(res.statusCode).toBe(400)
     expect(res.json().error.details.field).toBe('publicKey')
     expect((await link({ token, name: 'n', ...a })).statusCode).toBe(201)
@@ -65,7 +75,7 @@ describe('POST /devices', () => {
     ['a number as token', { token: 12345 }, 'token'],
   ])('refuses %s and names the field', async (_, change, field) => {
     const { token } = await createAccount(t.app.db, { print: null })
-    const res = await link({ token, name: 'n', ...(await peerIdentity()), ...change })
+    const res = await link({ token, name: 'n', ...(await peerIdentity(token)), ...change })
     expect(res.statusCode).toBe(400)
     expect(res.json().error.code).toBe('INVALID_INPUT')
     expect(res.json().error.message).toContain(field)

@@ -3,6 +3,7 @@
  * run against each metadata store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { blobKeyOf } from '../blobs/blob-checks.ts'
 import type { Db } from '../store/index.ts'
 import {
   makeFile,
@@ -102,7 +103,7 @@ export function runFlowSuite(name: string, open: () => Promise<FlowBackend>): vo
       const [laptop] = await newAccount(t.app)
       const stored = makeFile([64])
       const id = stored.manifest.chunks[0]!.id
-      await t.app.blobs.put(id, stored.bytes.get(id)!)
+      await t.app.blobs.put(blobKeyOf(laptop!.accountId, id), stored.bytes.get(id)!)
       // The same id, claimed with another size: the bytes under it say otherwise.
       const claimed = makeFile([100])
       const chunks = [{ ...claimed.manifest.chunks[0]!, id }]

@@ -5,6 +5,7 @@
  * store only after, so bytes deleted under that lock are never registered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { blobKeyOf } from '../blobs/blob-checks.ts'
 import { lockChunkBytes } from '../store/chunk-bytes.ts'
 import type { Db } from '../store/index.ts'
 import { migrate } from '../store/migrate.ts'
@@ -54,7 +55,7 @@ describe.runIf(await postgresReachable())('byte locks on Postgres', () => {
       })
       await new Promise((resolve) => setTimeout(resolve, 300))
       expect(settled).toBe(false) // waiting for the collector's lock
-      await t.app.blobs.delete(id)
+      await t.app.blobs.delete(blobKeyOf(laptop!.accountId, id))
     })
     const rows = await db.query('SELECT 1 FROM chunks WHERE id = $1', [id])
     return { answer: await answer, registered: rows.rows.length > 0 }

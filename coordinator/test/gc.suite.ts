@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
+import { blobKeyOf } from '../blobs/blob-checks.ts'
 import { DEFAULT_GC_LIMITS, runGc } from '../services/gc.ts'
 import { accountDomain } from '../store/accounts.ts'
 import { getChunk, registerChunks } from '../store/chunks.ts'
@@ -46,8 +47,13 @@ export function runGcSuite(name: string, open: () => Promise<FlowBackend>): void
   describe(`garbage collection on ${name}`, () => {
     let backend: FlowBackend
     let t: TestApp
-    const stored = async (file: TestFile) =>
-      Promise.all(file.manifest.chunks.map(async (c) => (await t.app.blobs.head(c.id)) !== null))
+    // Whether the account's upload of each chunk is in the blob store (keys: blobKeyOf).
+    const stored = async (file: TestFile, by: TestDevice) =>
+      Promise.all(
+        file.manifest.chunks.map(
+          async (c) => (await t.app.blobs.head(blobKeyOf(by.accountId, c.id))) !== null,
+        ),
+      )
     beforeAll(async () => {
       backend = await open()
       t = await startApp({ listen: true, config: CONFIG, deps: { db: backend.db } })
@@ -69,11 +75,11 @@ export function runGcSuite(name: string, open: () => Promise<FlowBackend>): void
       try {
         // Open for another hour: nothing goes.
         await runGc(t.app, later(1))
-        expect(await stored(file)).toEqual([true, true, true])
+        expect(await stored(file, laptop!)).toEqual([true, true, true])
 
         const report = await runGc(t.app, later(3))
         expect(report.expiredSessions).toContain(sessionId)
-        expect(await stored(file)).toEqual([true, false, false])
+        expect(await stored(file, laptop!)).toEqual([true, false, false])
         const domain = accountDomain(laptop!.accountId)
         expect(await getChunk(t.app.db, domain, file.manifest.chunks[1]!.id)).toBeUndefined()
         expect(await getChunk(t.app.db, domain, kept.manifest.chunks[0]!.id)).toMatchObject({
@@ -99,21 +105,21 @@ export function runGcSuite(name: string, open: () => Promise<FlowBackend>): void
       const deps = { db, blobs, feed, log, config: { gcGraceMs: 24 * HOUR } }
       const expired = await runGc(deps, later(3))
       expect(expired.expiredSessions).toContain(sessionId)
-      expect(await stored(file)).toEqual([true])
+      expect(await stored(file, laptop!)).toEqual([true])
       await runGc(deps, later(23))
-      expect(await stored(file)).toEqual([true])
+      expect(await stored(file, laptop!)).toEqual([true])
       await runGc(deps, later(25))
-      expect(await stored(file)).toEqual([false])
+      expect(await stored(file, laptop!)).toEqual([false])
     })
 
     it('sweeps bytes an expired upload PUT but never registered', async () => {
       const [laptop] = await newAccount(t.app)
       const file = makeFile([80, 40])
       await abandon(laptop!, 'unregistered.bin', file, false)
-      expect(await stored(file)).toEqual([true, true])
+      expect(await stored(file, laptop!)).toEqual([true, true])
       const report = await runGc(t.app, later(3))
       expect(report.sweptSessions).toBeGreaterThanOrEqual(1)
-      expect(await stored(file)).toEqual([false, false])
+      expect(await stored(file, laptop!)).toEqual([false, false])
     })
 
     it('never deletes bytes another domain still indexes (the shared-key attack)', async () => {
@@ -134,7 +140,7 @@ export function runGcSuite(name: string, open: () => Promise<FlowBackend>): void
       )
       await runGc(t.app, later(5))
       expect(await getChunk(t.app.db, accountDomain(b!.accountId), id)).toBeUndefined()
-      expect(await stored(file)).toEqual([true])
+      expect(await stored(file, a!)).toEqual([true])
       const dl = (await a!.call({ method: 'GET', url: `/files/${result.fileId}/download` })).json()
       const bytes = new Uint8Array(await (await fetch(dl.chunks[0].url)).arrayBuffer())
       expect(Buffer.from(bytes).equals(Buffer.from(file.bytes.get(id)!))).toBe(true)
@@ -154,7 +160,7 @@ export function runGcSuite(name: string, open: () => Promise<FlowBackend>): void
         .flatMap((r) => r.expiredSessions)
         .filter((s) => sessions.includes(s))
       expect(expired.sort()).toEqual([...sessions].sort())
-      for (const f of files) expect(await stored(f)).toEqual([false])
+      for (const f of files) expect(await stored(f, laptop!)).toEqual([false])
     })
   })
 }

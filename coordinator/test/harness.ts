@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import { linkProofBytes } from '../../protocol/certificates.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { LinkDeviceResponse } from '../../protocol/schemas/devices.ts'
 import { type AppDeps, buildApp } from '../app.ts'
@@ -32,11 +33,16 @@ export async function startApp(
   return { app, url, close: () => app.close() }
 }
 
-export async function peerIdentity(): Promise<{ peerId: string; publicKey: string }> {
+/** A fresh peer key's link fields for `token`: its peer id, public key and link proof. */
+export async function peerIdentity(
+  token: string,
+): Promise<{ peerId: string; publicKey: string; proof: string }> {
   const key = await generateKeyPair('Ed25519')
+  const peerId = peerIdFromPublicKey(key.publicKey).toString()
   return {
-    peerId: peerIdFromPublicKey(key.publicKey).toString(),
+    peerId,
     publicKey: Buffer.from(key.publicKey.raw).toString('base64'),
+    proof: Buffer.from(await key.sign(linkProofBytes(token, peerId))).toString('base64'),
   }
 }
 
@@ -47,7 +53,7 @@ export interface TestDevice extends LinkDeviceResponse {
 }
 
 export async function linkDevice(app: FastifyInstance, token: string, name: string) {
-  const identity = await peerIdentity()
+  const identity = await peerIdentity(token)
   const res = await app.inject({
     method: 'POST',
     url: '/devices',

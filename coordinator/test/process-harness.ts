@@ -165,7 +165,7 @@ export async function linkAccount(db: Db, baseUrl: string, names: string[]): Pro
     const linked = await request(`${baseUrl}/devices`, 'POST', {
       token,
       name,
-      ...(await peerIdentity()),
+      ...(await peerIdentity(token)),
     })
     if (linked.status !== 201) throw new Error(`link failed: ${linked.status}`)
     const device: LinkDeviceResponse = linked.body

@@ -1,5 +1,7 @@
 /** Every refusal of the upload routes: a 4xx naming the problem, and nothing written. */
+
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { testConfig } from '../config.ts'
 import {
   makeFile,
   newAccount,
@@ -13,7 +15,7 @@ let t: TestApp
 let device: TestDevice
 let before: Record<string, unknown>
 beforeAll(async () => {
-  t = await startApp({ config: { limits: { ...testLimits } } })
+  t = await startApp({ config: { limits: { ...testConfig().limits, ...testLimits } } })
   ;[device] = (await newAccount(t.app)) as [TestDevice]
 })
 afterAll(() => t.close())

@@ -10,6 +10,7 @@ import {
   InviteResponse,
   LinkDeviceRequest,
   LinkDeviceResponse,
+  RenewCertificateResponse,
 } from '../../protocol/schemas/devices.ts'
 import {
   type ChunkUpload,
@@ -60,6 +61,7 @@ const answers = {
   devices: parser(DeviceList, 'device list'),
   invite: parser(InviteResponse, 'invite answer'),
   link: parser(LinkDeviceResponse, 'link answer'),
+  certificate: parser(RenewCertificateResponse, 'certificate answer'),
 }
 const linkRequest = parser(LinkDeviceRequest, 'link request')
 
@@ -171,6 +173,12 @@ export class HttpCoordinator implements CoordinatorApi {
 
   async updateAddresses(addresses: string[], signal?: AbortSignal) {
     await this.#send('PUT', '/devices/self/addresses', { body: { addresses }, signal })
+  }
+
+  /** A fresh certificate for this device (certificates expire; a linked device renews). */
+  async renewCertificate(signal?: AbortSignal) {
+    return (await this.#json('POST', '/devices/self/certificate', answers.certificate, { signal }))
+      .certificate
   }
 
   invite(signal?: AbortSignal) {

@@ -126,13 +126,17 @@ export function registerLinkCommands(program: Command): void {
         const created = await mkdir(resolve(opts.dir), { recursive: true })
         try {
           // libp2p loads only here (and in `sync`): `put`, `get` and the rest stay light.
-          const { encodeNodeKey, generateNodeKey, peerIdOf } = await import('../swarm/index.ts')
+          const { encodeNodeKey, generateNodeKey, linkProof, peerIdOf } = await import(
+            '../swarm/index.ts'
+          )
           const key = await generateNodeKey()
           const linked = await linkDevice(url, {
             token,
             name: opts.name,
             peerId: peerIdOf(key),
             publicKey: Buffer.from(key.publicKey.raw).toString('base64'),
+            // Proves to the coordinator that this device holds the key it asks it to certify.
+            proof: await linkProof(key, token),
           })
           let secret: string
           if (linked.domain.kind === 'global') secret = linked.domain.secret

@@ -17,18 +17,25 @@ import { systemClock } from '../ports/clock.ts'
 import { withRetry } from '../retry.ts'
 import {
   chunkStreamOpener,
+  closeConnectionsTo,
   createSwarmNode,
   decodeNodeKey,
+  LinkedPeers,
   nodeAddresses,
+  type SwarmIdentity,
   type SwarmNode,
   SwarmSource,
 } from '../swarm/index.ts'
+import { CertificateRenewal } from './certificate-renewal.ts'
 import { type DeviceState, loadDeviceState, secretOf } from './device-state.ts'
 import { syncIndexOf } from './index-port.ts'
 import { describeError } from './process-guard.ts'
 import { type DaemonStatus, STATUS_FILE, STATUS_PROBLEMS_MAX } from './status-file.ts'
 
 export type { DaemonStatus, StatusProblem } from './status-file.ts'
+
+/** How often a hello from a device missing from the list may trigger asking for it again. */
+const UNKNOWN_PEER_REFRESH_MS = 5_000
 
 export interface DaemonOptions {
   /** The synced folder. */
@@ -66,12 +73,17 @@ export class Daemon {
   #disk: { freeBytes: number; totalBytes: number } | undefined
   #stoppedAt: number | undefined
   readonly #faults: { count: number; last?: { at: string; error: string } } = { count: 0 }
+  readonly #linked: LinkedPeers
+  readonly #renewal: CertificateRenewal
   readonly #stopCollector: () => void
 
   private constructor(parts: {
     engine: SyncEngine
     node: SwarmNode
     swarm: SwarmSource
+    linked: LinkedPeers
+    identity: SwarmIdentity
+    log: Log
     state: DeviceState
     stateDir: string
     root: string
@@ -83,6 +95,14 @@ export class Daemon {
     this.engine = parts.engine
     this.node = parts.node
     this.swarm = parts.swarm
+    this.#linked = parts.linked
+    this.#renewal = new CertificateRenewal({
+      identity: parts.identity,
+      state: parts.state,
+      stateDir: parts.stateDir,
+      renew: () => parts.api.renewCertificate(),
+      log: parts.log,
+    })
     this.state = parts.state
     this.stateDir = parts.stateDir
     this.#root = parts.root
@@ -106,7 +126,18 @@ export class Daemon {
     const index = syncIndexOf(localIndex, () => Date.now())
     const api = new HttpCoordinator({ baseUrl: state.coordinatorUrl, credential: state.credential })
     const push = new WebSocketPush({ baseUrl: state.coordinatorUrl, credential: state.credential })
-    const identity = { certificate: state.certificate, coordinatorKey: state.coordinatorKey }
+    // Refreshed at most every few seconds when a device we have not heard of says hello.
+    let lastRefresh = 0
+    const linked = new LinkedPeers(() => {
+      if (Date.now() - lastRefresh < UNKNOWN_PEER_REFRESH_MS) return
+      lastRefresh = Date.now()
+      void daemon?.refreshPeers().catch(() => {})
+    })
+    const identity: SwarmIdentity = {
+      certificate: state.certificate,
+      coordinatorKey: state.coordinatorKey,
+      admits: (payload) => linked.admits(payload),
+    }
     let daemon: Daemon | undefined
     const ownFiles = ownChunkProvider({ index: localIndex, fs, secret })
     // Peers get chunks from this device's synced files, from a file it is uploading right
@@ -153,6 +184,9 @@ export class Daemon {
       engine,
       node,
       swarm,
+      linked,
+      identity,
+      log,
       state,
       stateDir,
       root: fs.root,
@@ -167,6 +201,7 @@ export class Daemon {
         log('warn', 'could not announce swarm addresses', { error: (err as Error).message }),
       )
     await daemon.refreshPeers().catch(() => {})
+    await daemon.#renewal.start()
     await engine.start()
     await daemon.writeStatus()
     return daemon
@@ -181,6 +216,14 @@ export class Daemon {
   }
 
   #setPeers(devices: DeviceInfo[]): void {
+    // Unlinked devices leave the swarm at once: their open connections are closed, and
+    // their new streams refused (LinkedPeers.admits), whatever their certificates say.
+    this.#linked.update(devices)
+    const gone = this.node
+      .getConnections()
+      .map((c) => c.remotePeer.toString())
+      .filter((peerId) => !this.#linked.hasPeer(peerId))
+    if (gone.length > 0) void closeConnectionsTo(this.node, gone)
     this.#peers = devices.filter((d) => d.deviceId !== this.state.deviceId)
     this.swarm.setPeers(
       this.#peers
@@ -259,6 +302,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer)
+    this.#renewal.stop()
     this.#stopCollector()
     await this.engine.stop()
     this.#stoppedAt = Date.now()

@@ -1,4 +1,5 @@
 import type { ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
+import type { CertificatePayload } from '../../protocol/certificates.ts'
 import { CHUNK_PROTOCOL } from '../../protocol/constants.ts'
 import {
   type ChunkFailure,
@@ -7,7 +8,7 @@ import {
   FrameDecoder,
   statusForError,
 } from '../../protocol/p2p/chunk-protocol.ts'
-import { checkRemoteHello, helloFrame, type SwarmIdentity } from './identity.ts'
+import { assertStillLinked, checkRemoteHello, helloFrame, type SwarmIdentity } from './identity.ts'
 import { FrameReader, sendAll } from './stream-io.ts'
 
 /** Where served chunks come from: the device's own files through its index (a Map in tests). */
@@ -67,14 +68,12 @@ export class ChunkService implements Startable {
   readonly #init: ChunkServiceInit
   readonly #components: ChunkServiceComponents
   readonly #log: Logger | undefined
-  readonly #hello: Uint8Array
   #active = 0
 
   constructor(init: ChunkServiceInit, components: ChunkServiceComponents) {
     this.#init = init
     this.#components = components
     this.#log = components.logger?.forComponent('cloudsync:chunk-service')
-    this.#hello = helloFrame(init.identity)
   }
 
   readonly [Symbol.toStringTag] = 'cloudsync/chunk-service'
@@ -94,19 +93,20 @@ export class ChunkService implements Startable {
   async #serve(stream: Stream, remotePeerId: string): Promise<void> {
     const reader = new FrameReader(stream, new FrameDecoder('responder'))
     try {
-      await sendAll(stream, [this.#hello])
+      // Built per stream: a renewed certificate is presented from the next stream on.
+      await sendAll(stream, [helloFrame(this.#init.identity)])
       const first = await reader.next()
       if (first?.kind !== 'hello') return void (await stream.close())
-      let allowed = true
+      let peer: CertificatePayload | undefined
       try {
-        checkRemoteHello(this.#init.identity, first.hello, remotePeerId)
+        peer = checkRemoteHello(this.#init.identity, first.hello, remotePeerId)
       } catch (err) {
-        allowed = false
         this.#log?.('refusing %s: %s', remotePeerId, (err as Error).message)
       }
       for (let frame = await reader.next(); frame; frame = await reader.next()) {
         if (frame.kind !== 'request') continue
-        await this.#answer(stream, frame.request.ids, allowed)
+        // Asked again per request: a stream opened before an unlink must not outlive it.
+        await this.#answer(stream, frame.request.ids, peer !== undefined && this.#admits(peer))
       }
       await stream.close()
     } catch (err) {
@@ -115,6 +115,15 @@ export class ChunkService implements Startable {
       stream.abort(err as Error)
     } finally {
       await reader.release().catch(() => {})
+    }
+  }
+
+  #admits(peer: CertificatePayload): boolean {
+    try {
+      assertStillLinked(this.#init.identity, peer)
+      return true
+    } catch {
+      return false
     }
   }
 

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto'
 import type { CertificatePayload, DeviceCertificate } from '../../protocol/certificates.ts'
+import { CloudsyncError } from '../../protocol/errors.ts'
 import {
   CHUNK_PROTOCOL_VERSION,
   encodeHello,
@@ -18,6 +19,11 @@ export interface SwarmIdentity {
   coordinatorKey: KeyObject | string
   /** Milliseconds since the epoch; injected so a simulator can run on virtual time. */
   now?: () => number
+  /**
+   * Whether a device with a verified certificate is still linked (LinkedPeers.admits):
+   * certificates outlive an unlink until they expire. Absent: the certificate decides.
+   */
+  admits?: (payload: CertificatePayload) => boolean
 }
 
 /** The account this device serves: its own certificate's, so the two cannot disagree. */
@@ -30,17 +36,30 @@ export function helloFrame(identity: SwarmIdentity): Uint8Array {
 
 /**
  * Accepts the remote side's hello only if the coordinator signed it, it is valid now, it
- * names the connection's authenticated peer id and this device's account. Throws
- * BAD_SIGNATURE or FORBIDDEN otherwise.
+ * names the connection's authenticated peer id and this device's account, and the device
+ * is still linked. Throws BAD_SIGNATURE or FORBIDDEN otherwise.
  */
 export function checkRemoteHello(
   identity: SwarmIdentity,
   hello: Hello,
   remotePeerId: string,
 ): CertificatePayload {
-  return verifyHello(hello, identity.coordinatorKey, {
+  const payload = verifyHello(hello, identity.coordinatorKey, {
     now: identity.now?.() ?? Date.now(),
     remotePeerId,
     accountId: accountOf(identity),
   })
+  assertStillLinked(identity, payload)
+  return payload
+}
+
+/** FORBIDDEN once the certificate's device is unlinked or its certificate expired. */
+export function assertStillLinked(identity: SwarmIdentity, payload: CertificatePayload): void {
+  const now = identity.now?.() ?? Date.now()
+  if (payload.expiresAt !== undefined && now >= payload.expiresAt) {
+    throw new CloudsyncError('FORBIDDEN', `Device ${payload.deviceId}'s certificate expired`)
+  }
+  if (identity.admits && !identity.admits(payload)) {
+    throw new CloudsyncError('FORBIDDEN', `Device ${payload.deviceId} is no longer linked`)
+  }
 }

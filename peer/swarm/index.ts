@@ -14,12 +14,15 @@ export {
   chunkService,
 } from './chunk-service.ts'
 export type { SwarmIdentity } from './identity.ts'
+export { type LinkedDevice, LinkedPeers } from './linked-peers.ts'
 export {
   chunkStreamOpener,
+  closeConnectionsTo,
   createSwarmNode,
   decodeNodeKey,
   encodeNodeKey,
   generateNodeKey,
+  linkProof,
   nodeAddresses,
   peerIdOf,
   type SwarmNode,

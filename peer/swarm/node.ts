@@ -9,6 +9,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { linkProofBytes } from '../../protocol/certificates.ts'
 import { CHUNK_PROTOCOL, MiB } from '../../protocol/constants.ts'
 import { type ChunkService, type ChunkServiceInit, chunkService } from './chunk-service.ts'
 import { noiseCrypto } from './noise-crypto.ts'
@@ -77,10 +78,23 @@ export function chunkStreamOpener(node: SwarmNode): OpenChunkStream {
   }
 }
 
+/** Closes every open connection to the given peers (devices unlinked meanwhile). */
+export async function closeConnectionsTo(
+  node: SwarmNode,
+  peerIds: readonly string[],
+): Promise<void> {
+  const gone = new Set(peerIds)
+  const open = node.getConnections().filter((c) => gone.has(c.remotePeer.toString()))
+  await Promise.all(open.map((c) => c.close().catch(() => c.abort(new Error('unlinked')))))
+}
+
 /** A fresh device identity. */
 export const generateNodeKey = (): Promise<PrivateKey> => generateKeyPair('Ed25519')
 /** The peer id a key stands for: what the device asks the coordinator to certify. */
 export const peerIdOf = (key: PrivateKey): string => peerIdFromPrivateKey(key).toString()
+/** The key's signature over a link (linkProofBytes), base64: the link request's `proof`. */
+export const linkProof = async (key: PrivateKey, token: string): Promise<string> =>
+  Buffer.from(await key.sign(linkProofBytes(token, peerIdOf(key)))).toString('base64')
 /** The bytes a device keeps in its state directory (private file mode). */
 export const encodeNodeKey = (key: PrivateKey): Uint8Array => privateKeyToProtobuf(key)
 export const decodeNodeKey = (bytes: Uint8Array): PrivateKey => privateKeyFromProtobuf(bytes)

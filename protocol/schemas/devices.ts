@@ -20,7 +20,14 @@ import {
  * a certificate binding that peer id to the account.
  */
 export const LinkDeviceRequest = Type.Object(
-  { token: Token, name: DisplayName, peerId: PeerId, publicKey: Ed25519PublicKey },
+  {
+    token: Token,
+    name: DisplayName,
+    peerId: PeerId,
+    publicKey: Ed25519PublicKey,
+    /** Base64 Ed25519 signature by the peer's key over linkProofBytes(token, peerId). */
+    proof: Base64({ minLength: 88, maxLength: 88 }),
+  },
   { additionalProperties: false },
 )
 export type LinkDeviceRequest = Static<typeof LinkDeviceRequest>
@@ -52,6 +59,13 @@ export const LinkDeviceResponse = Type.Object(
   { additionalProperties: false },
 )
 export type LinkDeviceResponse = Static<typeof LinkDeviceResponse>
+
+/** `POST /devices/self/certificate`: a fresh certificate for a still-linked device. */
+export const RenewCertificateResponse = Type.Object(
+  { certificate: DeviceCertificate },
+  { additionalProperties: false },
+)
+export type RenewCertificateResponse = Static<typeof RenewCertificateResponse>
 
 export const DeviceInfo = Type.Object(
   {

@@ -11,9 +11,10 @@ import {
   InviteResponse,
   LinkDeviceRequest,
   LinkDeviceResponse,
+  RenewCertificateResponse,
   UpdateAddressesRequest,
 } from '../../../protocol/schemas/devices.ts'
-import { linkDevice } from '../../services/devices.ts'
+import { linkDevice, renewCertificate } from '../../services/devices.ts'
 import { revokeDevice, updatePresence } from '../../store/devices.ts'
 import { createLinkToken } from '../../store/link-tokens.ts'
 import { deviceSecurity, errorResponses } from '../schemas.ts'
@@ -79,6 +80,18 @@ const authedDeviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await announce(request.device.accountId)
       return reply.code(204).send(null)
     },
+  )
+
+  app.post(
+    '/devices/self/certificate',
+    {
+      schema: {
+        ...common,
+        summary: "A fresh certificate for the caller's peer id (certificates expire)",
+        response: { 200: RenewCertificateResponse, ...errorResponses },
+      },
+    },
+    async (request) => ({ certificate: await renewCertificate(app, request.device.deviceId) }),
   )
 
   app.post(

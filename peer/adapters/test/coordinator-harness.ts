@@ -76,7 +76,7 @@ export async function newAccount(t: TestCoordinator, count = 1): Promise<TestAcc
 }
 
 async function link(t: TestCoordinator, token: string, name: string): Promise<TestDevice> {
-  const linked = await linkDevice(t.url, { token, name, ...(await peerIdentity()) })
+  const linked = await linkDevice(t.url, { token, name, ...(await peerIdentity(token)) })
   return { linked, api: new HttpCoordinator({ baseUrl: t.url, credential: linked.credential }) }
 }
 

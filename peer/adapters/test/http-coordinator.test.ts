@@ -113,7 +113,7 @@ describe('error mapping', () => {
     const missing = await failure(api.metadata('00000000-0000-4000-8000-000000000000'))
     expect(missing.code).toBe('NOT_FOUND')
 
-    const identity = await peerIdentity()
+    const identity = await peerIdentity('y'.repeat(43))
     const badLink = await failure(
       linkDevice(t.url, { token: 'y'.repeat(43), name: 'n', ...identity }),
     )

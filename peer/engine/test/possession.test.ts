@@ -19,7 +19,7 @@ afterAll(() => app.close())
 /** A device of a fresh account, uploading from its own in-memory folder. */
 async function deviceOfNewAccount() {
   const { token } = await createAccount(app.db, { print: null })
-  const linked = await linkDevice(url, { token, name: 'device', ...(await peerIdentity()) })
+  const linked = await linkDevice(url, { token, name: 'device', ...(await peerIdentity(token)) })
   if (linked.domain.kind !== 'global') throw new Error('expected the global domain')
   const secret = Buffer.from(linked.domain.secret, 'base64')
   const fs = new MemoryFileSystem()
