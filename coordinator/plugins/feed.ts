@@ -16,7 +16,14 @@ declare module 'fastify' {
 }
 
 async function feed(app: FastifyInstance): Promise<void> {
-  const accountFeed = new AccountFeed(app.bus)
+  const accountFeed = new AccountFeed(app.bus, {
+    onError: (err, queued) => app.log.warn({ err, queued }, 'bus publish failed; retrying'),
+    onDropped: (channels, count) =>
+      app.log.error(
+        { channels: channels.length, count },
+        'bus messages dropped; their accounts are told to re-read the log once the bus is back',
+      ),
+  })
   app.decorate('feed', accountFeed)
   const presence = new Presence(app)
   app.decorate('presence', presence)
@@ -27,6 +34,7 @@ async function feed(app: FastifyInstance): Promise<void> {
     // Before the sockets close and the store shuts: the devices held here go offline now
     // (their accounts are told), rather than when their rows lapse.
     await presence.close().catch((err) => app.log.warn({ err }, 'presence not cleared'))
+    await accountFeed.close()
   })
 }
 

@@ -111,7 +111,7 @@ export class Presence {
   /** Tells every instance the account's devices changed (they re-read via `snapshot`). */
   async announce(accountId: string): Promise<void> {
     const devices = await this.list(accountId)
-    await this.#app.feed.publish(accountId, { type: 'devices', devices })
+    this.#app.feed.publish(accountId, { type: 'devices', devices })
   }
 
   /** Shutting down: this instance's rows go, and their accounts hear of it. */

@@ -122,7 +122,7 @@ export async function initUpload(
       : unknown
   app.metrics.uploadsInitiated.inc()
   app.metrics.chunksRequested.inc(missing.length)
-  await announcePending(app, session)
+  announcePending(app, session)
   return {
     sessionId: session.id,
     missing,
@@ -157,20 +157,16 @@ async function resolveBase(
   return { fileId: current?.id ?? null, version: baseVersion }
 }
 
-async function announcePending(app: FastifyInstance, session: UploadSession): Promise<void> {
-  try {
-    await app.feed.publish(session.accountId, {
-      type: 'pending',
-      sessionId: session.id,
-      path: session.path,
-      deviceId: session.deviceId,
-      manifest: session.manifest,
-      expiresAt: session.expiresAt.toISOString(),
-    })
-    app.metrics.published.inc({ type: 'pending' })
-  } catch (err) {
-    app.log.warn({ err, sessionId: session.id }, 'pending notice not published')
-  }
+function announcePending(app: FastifyInstance, session: UploadSession): void {
+  app.feed.publish(session.accountId, {
+    type: 'pending',
+    sessionId: session.id,
+    path: session.path,
+    deviceId: session.deviceId,
+    manifest: session.manifest,
+    expiresAt: session.expiresAt.toISOString(),
+  })
+  app.metrics.published.inc({ type: 'pending' })
 }
 
 /** The session of the caller's account, uploaded by the caller; NOT_FOUND/FORBIDDEN else. */
