@@ -10,7 +10,7 @@
 
 import type { FastifyInstance } from 'fastify'
 import { CHUNK_SIZE_CEILING } from '../../protocol/constants.ts'
-import { CloudsyncError } from '../../protocol/errors.ts'
+import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import { type Manifest, validateManifest } from '../../protocol/manifest.ts'
 import { validatePath } from '../../protocol/paths.ts'
 import type {
@@ -109,7 +109,16 @@ export async function initUpload(
     manifest.chunks,
     unknown,
     created.foreign,
-  )
+  ).catch((err: unknown) => {
+    // The blob store being down must not stop an upload from starting: the chunks it may
+    // hold are asked for again (a PUT of the same bytes is harmless), and complete checks.
+    if (!isCloudsyncError(err, 'UNAVAILABLE')) throw err
+    app.log.warn(
+      { err, sessionId: session.id },
+      'blob store unreachable at init; asking for every unknown chunk',
+    )
+    return { present: [], wrongSize: [] }
+  })
   if (probe.wrongSize.length > 0) {
     // Nobody has seen the session yet: taking it back leaves things as they were.
     await discardSession(app.db, session.id)
