@@ -28,6 +28,10 @@ async function feed(app: FastifyInstance): Promise<void> {
   const presence = new Presence(app)
   app.decorate('presence', presence)
   presence.start()
+  // Listed among the instances as soon as its address is known.
+  app.addHook('onListen', async () => {
+    void presence.renew()
+  })
   app.addHook('preClose', async () => {
     // Long polls hold requests open for up to a minute; closing answers them at once.
     accountFeed.wakeAll()

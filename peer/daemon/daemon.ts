@@ -6,6 +6,7 @@ import type { DeviceInfo } from '../../protocol/schemas/devices.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
 import { ChokidarWatcher } from '../adapters/chokidar-watcher.ts'
 import { cloudSource } from '../adapters/cloud-source.ts'
+import { CoordinatorEndpoints } from '../adapters/endpoints.ts'
 import { HttpCoordinator } from '../adapters/http-coordinator.ts'
 import { NodeFileSystem } from '../adapters/node-fs.ts'
 import { WebSocketPush } from '../adapters/ws-push.ts'
@@ -23,6 +24,7 @@ import {
   SwarmSource,
 } from '../swarm/index.ts'
 import { type DeviceState, loadDeviceState, secretOf } from './device-state.ts'
+import { watchCoordinators } from './failover.ts'
 import { syncIndexOf } from './index-port.ts'
 import { STATUS_FILE } from './status-file.ts'
 
@@ -33,6 +35,10 @@ export interface DaemonOptions {
   stateDir?: string
   /** libp2p listen addresses; default all interfaces on a free port. */
   listen?: string[]
+  /** Coordinator URLs that come before the device's own (configuration: the first is home). */
+  coordinators?: string[]
+  /** How often home is probed while the device is on another instance (failover.ts). */
+  homeProbeMs?: number
   /** LAN discovery by multicast (leaves the machine: never in tests outside namespaces). */
   mdns?: boolean
   log?: Log
@@ -56,6 +62,7 @@ export class Daemon {
   readonly #pipeline: ChunkPipeline
   readonly #api: HttpCoordinator
   readonly #timer: NodeJS.Timeout
+  #stopFailover: () => void = () => {}
   readonly #startedAt = Date.now()
   #peers: DeviceInfo[] = []
   readonly #stopCollector: () => void
@@ -94,8 +101,14 @@ export class Daemon {
     await fs.removeLeftoverTemps()
     const localIndex = new LocalIndex(join(stateDir, 'index.db'))
     const index = syncIndexOf(localIndex, () => Date.now())
-    const api = new HttpCoordinator({ baseUrl: state.coordinatorUrl, credential: state.credential })
-    const push = new WebSocketPush({ baseUrl: state.coordinatorUrl, credential: state.credential })
+    // Home first, then the instances it was given; GET /coordinators adds the rest.
+    const endpoints = new CoordinatorEndpoints([
+      ...(options.coordinators ?? []),
+      state.coordinatorUrl,
+      ...(state.coordinatorUrls ?? []),
+    ])
+    const api = new HttpCoordinator({ endpoints, credential: state.credential })
+    const push = new WebSocketPush({ endpoints, credential: state.credential })
     const identity = { certificate: state.certificate, coordinatorKey: state.coordinatorKey }
     let daemon: Daemon | undefined
     const ownFiles = ownChunkProvider({ index: localIndex, fs, secret })
@@ -156,6 +169,10 @@ export class Daemon {
         log('warn', 'could not announce swarm addresses', { error: (err as Error).message }),
       )
     await daemon.refreshPeers().catch(() => {})
+    daemon.#stopFailover = watchCoordinators(api, {
+      log,
+      ...(options.homeProbeMs !== undefined && { intervalMs: options.homeProbeMs }),
+    })
     await engine.start()
     await daemon.writeStatus()
     return daemon
@@ -210,6 +227,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer)
+    this.#stopFailover()
     this.#stopCollector()
     await this.engine.stop()
     await this.writeStatus()
