@@ -17,32 +17,33 @@
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { parseArgs } from 'node:util'
+import { exitOnHelp } from '../../protocol/bench/report.ts'
 import { postgresReachable } from '../store/test/pg-harness.ts'
 import { redisReachable } from '../test/process-harness.ts'
 import { closeClient } from './client.ts'
 import { type Plan, startEmbedded, startPostgres, type Target, useRunning } from './targets.ts'
 import { measureCommits, measureHttpFloor, measurePush, measureReads } from './workloads.ts'
 
-const { values: opts } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    url: { type: 'string' },
-    token: { type: 'string' },
-    'operator-token': { type: 'string' },
-    backend: { type: 'string', default: 'all' }, // all | postgres | embedded
-    instances: { type: 'string', default: '2' },
-    commits: { type: 'string', default: '5000' },
-    reads: { type: 'string', default: '20000' },
-    pushes: { type: 'string', default: '400' },
-    seconds: { type: 'string', default: '10' },
-    concurrency: { type: 'string', default: '32' },
-    devices: { type: 'string', default: '2000' },
-    accounts: { type: 'string', default: '500' },
-    'commit-accounts': { type: 'string', default: '8' },
-    profile: { type: 'string' }, // directory for the coordinators' --cpu-prof output
-    'blob-root': { type: 'string' },
-  },
-})
+const options = {
+  json: { type: 'boolean', default: false },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  'operator-token': { type: 'string' },
+  backend: { type: 'string', default: 'all' }, // all | postgres | embedded
+  instances: { type: 'string', default: '2' },
+  commits: { type: 'string', default: '5000' },
+  reads: { type: 'string', default: '20000' },
+  pushes: { type: 'string', default: '400' },
+  seconds: { type: 'string', default: '10' },
+  concurrency: { type: 'string', default: '32' },
+  devices: { type: 'string', default: '2000' },
+  accounts: { type: 'string', default: '500' },
+  'commit-accounts': { type: 'string', default: '8' },
+  profile: { type: 'string' }, // directory for the coordinators' --cpu-prof output
+  'blob-root': { type: 'string' },
+} as const
+exitOnHelp(options)
+const { values: opts } = parseArgs({ options })
 const num = (name: keyof typeof opts) => Number(opts[name])
 const log = (line: string) => process.stderr.write(`${line}\n`)
 

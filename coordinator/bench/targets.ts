@@ -39,6 +39,8 @@ export interface Target {
   instances: string[]
   committers: SeededDevice[]
   fleet: SeededDevice[][]
+  /** The coordinator processes started here (memory is read from /proc). */
+  pids?: number[]
   stop(): Promise<void>
 }
 
@@ -82,7 +84,8 @@ export async function startPostgres(plan: Plan, instances: number): Promise<Targ
         }),
       )
     }
-    return { backend: 'postgres+redis', instances: procs.map((p) => p.url), ...seeded, stop }
+    const pids = procs.map((p) => p.child.pid!)
+    return { backend: 'postgres+redis', instances: procs.map((p) => p.url), pids, ...seeded, stop }
   } catch (err) {
     await stop()
     throw err

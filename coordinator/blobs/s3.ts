@@ -52,7 +52,7 @@ export class S3BlobStore implements BlobStore {
 
   async head(key: string): Promise<BlobHead | null> {
     try {
-      const out = await this.#s3.headObject(this.#object(key))
+      const out = await reachable(this.#s3.headObject(this.#object(key)))
       return { size: out.ContentLength ?? 0 }
     } catch (err) {
       if (isNotFound(err)) return null
@@ -63,17 +63,19 @@ export class S3BlobStore implements BlobStore {
   async put(key: string, bytes: Uint8Array): Promise<void> {
     // Checked here first so a wrong chunk never costs a round trip; S3 checks again.
     assertChunkBytes(key, bytes)
-    await this.#s3.putObject({
-      ...this.#object(key),
-      Body: bytes,
-      ContentLength: bytes.byteLength,
-      ChecksumSHA256: chunkIdToBase64(key),
-    })
+    await reachable(
+      this.#s3.putObject({
+        ...this.#object(key),
+        Body: bytes,
+        ContentLength: bytes.byteLength,
+        ChecksumSHA256: chunkIdToBase64(key),
+      }),
+    )
   }
 
   async get(key: string): Promise<Uint8Array> {
     try {
-      return await this.#s3.getObject(this.#object(key))
+      return await reachable(this.#s3.getObject(this.#object(key)))
     } catch (err) {
       if (isNotFound(err)) throw new CloudsyncError('NOT_FOUND', `No blob ${key}`, { key })
       throw err
@@ -85,10 +87,12 @@ export class S3BlobStore implements BlobStore {
     let bytes: Uint8Array
     try {
       // One ranged GET (RFC 9110 byte range, last byte inclusive): the rest never moves.
-      bytes = await this.#s3.getObject({
-        ...this.#object(key),
-        Range: `bytes=${offset}-${offset + length - 1}`,
-      })
+      bytes = await reachable(
+        this.#s3.getObject({
+          ...this.#object(key),
+          Range: `bytes=${offset}-${offset + length - 1}`,
+        }),
+      )
     } catch (err) {
       if (isNotFound(err)) throw new CloudsyncError('NOT_FOUND', `No blob ${key}`, { key })
       // 416: the range starts past the end of the object.
@@ -102,7 +106,7 @@ export class S3BlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     // S3 answers 204 for an absent key too, which is the contract we want.
-    await this.#s3.deleteObject(this.#object(key))
+    await reachable(this.#s3.deleteObject(this.#object(key)))
   }
 
   async presignPut(key: string, options: PresignPutOptions): Promise<PresignedPut> {
@@ -168,6 +172,23 @@ export function createS3BlobStore(config: S3BlobStoreConfig): S3BlobStore {
 /** Computed before signing, so the URL is valid at least until the time we report. */
 function expiry(seconds: number): Date {
   return new Date(Date.now() + seconds * 1000)
+}
+
+/**
+ * An S3 call whose failure says the store cannot serve now (no answer, a socket error, a
+ * 5xx such as SlowDown) rejects with UNAVAILABLE (503) naming the cause; answers that mean
+ * something (404, 403, 416) stay as they are for the caller.
+ */
+async function reachable<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call
+  } catch (err) {
+    const status = statusOf(err)
+    if (status !== undefined && status < 500) throw err
+    throw new CloudsyncError('UNAVAILABLE', `The blob store (S3) is unavailable: ${message(err)}`, {
+      dependency: 's3',
+    })
+  }
 }
 
 function isNotFound(err: unknown): boolean {

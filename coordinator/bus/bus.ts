@@ -11,6 +11,8 @@ export type BusHandler = (message: string, channel: string) => void
 
 export type Unsubscribe = () => Promise<void>
 
+export type LiveListener = (live: boolean) => void
+
 export interface Bus {
   readonly kind: 'memory' | 'redis'
   publish(channel: string, message: string): Promise<void>
@@ -21,6 +23,14 @@ export interface Bus {
   subscribe(channel: string, handler: BusHandler): Promise<Unsubscribe>
   /** Resolves when the bus can deliver (readiness probe); throws otherwise. */
   check(): Promise<void>
+  /**
+   * False while the subscription is lost (messages published meanwhile never arrive),
+   * true once every channel is subscribed again. Whoever serves devices from the bus
+   * re-reads the log on each change of state (services/account-feed.ts).
+   */
+  readonly live: boolean
+  /** Calls `listener` on every change of `live`; returns its remover. */
+  onLiveChange(listener: LiveListener): () => void
   /** Stops delivery and releases connections; later calls to publish/subscribe throw. */
   close(): Promise<void>
 }

@@ -3,7 +3,7 @@ import type { Bus, BusErrorReporter } from './bus.ts'
 import { MemoryBus } from './memory.ts'
 import { RedisBus } from './redis.ts'
 
-export type { Bus, BusErrorReporter, BusHandler, Unsubscribe } from './bus.ts'
+export type { Bus, BusErrorReporter, BusHandler, LiveListener, Unsubscribe } from './bus.ts'
 export { MemoryBus, type MemoryBusConfig, MemoryBusHub } from './memory.ts'
 export { RedisBus, type RedisBusConfig } from './redis.ts'
 

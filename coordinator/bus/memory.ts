@@ -49,6 +49,15 @@ export class MemoryBus implements Bus {
     this.#assertOpen()
   }
 
+  /** In process, delivery never stops while the bus is open. */
+  get live(): boolean {
+    return !this.#closed
+  }
+
+  onLiveChange(): () => void {
+    return () => {}
+  }
+
   async close(): Promise<void> {
     this.#closed = true
     this.#hub.buses.delete(this)

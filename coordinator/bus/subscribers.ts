@@ -48,6 +48,11 @@ export class Subscribers {
     }
   }
 
+  /** Channels with at least one handler. */
+  channels(): string[] {
+    return [...this.#channels.keys()]
+  }
+
   clear(): void {
     this.#channels.clear()
   }

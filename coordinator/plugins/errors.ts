@@ -1,12 +1,14 @@
 /**
  * One error answer for the whole API, `{error: {code, message, details?}}` (protocol
  * errors.ts): schema failures, malformed JSON, oversized bodies, unknown routes and our
- * own CloudsyncErrors all leave as a 4xx whose message names the problem.
+ * own CloudsyncErrors all leave as a 4xx whose message names the problem, and a backend
+ * that cannot be reached as a 503 that names it.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import { validatePath } from '../../protocol/paths.ts'
+import { isStoreUnreachable } from '../store/db.ts'
 
 interface AjvError {
   instancePath: string
@@ -37,6 +39,11 @@ function toCloudsyncError(err: FastifyError, request: FastifyRequest): Cloudsync
   if (mapped) return mapped(err)
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
     return new CloudsyncError('INVALID_INPUT', err.message)
+  }
+  // The stores map their own outages (store/pg.ts, blobs/s3.ts); this catches the rest,
+  // so a dependency that is down is a 503 with its cause, never a 500.
+  if (isStoreUnreachable(err)) {
+    return new CloudsyncError('UNAVAILABLE', `A backend is unavailable: ${err.message}`)
   }
   return undefined
 }

@@ -16,17 +16,29 @@ declare module 'fastify' {
 }
 
 async function feed(app: FastifyInstance): Promise<void> {
-  const accountFeed = new AccountFeed(app.bus)
+  const accountFeed = new AccountFeed(app.bus, {
+    onError: (err, queued) => app.log.warn({ err, queued }, 'bus publish failed; retrying'),
+    onDropped: (channels, count) =>
+      app.log.error(
+        { channels: channels.length, count },
+        'bus messages dropped; their accounts are told to re-read the log once the bus is back',
+      ),
+  })
   app.decorate('feed', accountFeed)
   const presence = new Presence(app)
   app.decorate('presence', presence)
   presence.start()
+  // Listed among the instances as soon as its address is known.
+  app.addHook('onListen', async () => {
+    void presence.renew()
+  })
   app.addHook('preClose', async () => {
     // Long polls hold requests open for up to a minute; closing answers them at once.
     accountFeed.wakeAll()
     // Before the sockets close and the store shuts: the devices held here go offline now
     // (their accounts are told), rather than when their rows lapse.
     await presence.close().catch((err) => app.log.warn({ err }, 'presence not cleared'))
+    await accountFeed.close()
   })
 }
 

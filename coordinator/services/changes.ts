@@ -1,7 +1,7 @@
 /**
  * The change log as devices see it: store rows to the protocol's Change, and publishing a
  * commit's changes on the bus once the transaction is committed (never before: a device
- * told about a change must be able to read it).
+ * told about a change must be able to read it), without waiting for the bus.
  */
 
 import type { FastifyInstance } from 'fastify'
@@ -27,44 +27,37 @@ export function toChange(c: LoggedChange): Change {
 
 /**
  * Publishes the account's changes with seq in [first, last] to every device, on every
- * instance. A failure is logged, not thrown: the commit stands, and devices catch up
- * through their cursors (the bus is at-most-once anyway).
+ * instance, after the caller has answered (nothing here delays or fails a commit). If
+ * they cannot be read back, the account's listeners are told to re-read the log instead.
  */
-export async function publishChanges(
+export function publishChanges(
   app: FastifyInstance,
   accountId: string,
   seqs: readonly number[],
-): Promise<void> {
+): void {
   if (seqs.length === 0) return
   const first = Math.min(...seqs)
   const last = Math.max(...seqs)
-  try {
-    const page = await changesAfter(app.db, accountId, first - 1, last - first + 1)
-    for (const change of page.changes) {
-      await app.feed.publish(accountId, { type: 'change', change: toChange(change) })
-      app.metrics.published.inc({ type: 'change' })
-    }
-  } catch (err) {
-    app.log.error({ err, accountId, seqs }, 'publishing changes failed; devices will poll')
-  }
+  changesAfter(app.db, accountId, first - 1, last - first + 1).then(
+    (page) => publishStoredChanges(app, accountId, page.changes),
+    (err) => {
+      app.log.warn({ err, accountId, seqs }, 'committed changes not read back; sending a resync')
+      app.feed.resync(accountId)
+    },
+  )
 }
 
 /**
  * Publishes changes the caller has just committed (as it wrote them, so nothing is read
- * back), oldest first. Failures are logged, as in publishChanges.
+ * back), oldest first, through the feed's outbox (queued, never awaited).
  */
-export async function publishStoredChanges(
+export function publishStoredChanges(
   app: FastifyInstance,
   accountId: string,
   changes: readonly LoggedChange[],
-): Promise<void> {
-  try {
-    for (const change of changes) {
-      await app.feed.publish(accountId, { type: 'change', change: toChange(change) })
-      app.metrics.published.inc({ type: 'change' })
-    }
-  } catch (err) {
-    const seqs = changes.map((c) => c.seq)
-    app.log.error({ err, accountId, seqs }, 'publishing changes failed; devices will poll')
+): void {
+  for (const change of changes) {
+    app.feed.publish(accountId, { type: 'change', change: toChange(change) })
+    app.metrics.published.inc({ type: 'change' })
   }
 }

@@ -90,6 +90,6 @@ export async function completeUpload(
     )
   }
   app.metrics.commits.inc({ kind: outcome.result.kind })
-  await publishStoredChanges(app, accountId, outcome.changes)
+  publishStoredChanges(app, accountId, outcome.changes)
   return toCompleteResponse(outcome.result)
 }

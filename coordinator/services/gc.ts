@@ -62,11 +62,7 @@ export async function runGc(
   const cutoff = new Date(now.getTime() - deps.config.gcGraceMs)
   const expired = await expireSessions(deps.db, now, limits.maxSessions)
   for (const s of expired.sessions) {
-    try {
-      await deps.feed.publish(s.accountId, { type: 'pending-expired', sessionId: s.id })
-    } catch (err) {
-      deps.log.warn({ err, sessionId: s.id }, 'pending-expired notice not published')
-    }
+    deps.feed.publish(s.accountId, { type: 'pending-expired', sessionId: s.id })
   }
 
   // The chunks only the just-expired sessions held first, then the longest unreferenced.

@@ -18,9 +18,10 @@ import {
 } from '../store/presence.ts'
 import { toDeviceInfo } from './devices.ts'
 
-/** A presence row outlives its last renewal by this long (how long a crashed instance's
- * devices still show online). */
-export const PRESENCE_LEASE_MS = 60_000
+/** A presence row outlives its last renewal by this long: how long a crashed instance's
+ * devices still show online (at most one heartbeat more, until another instance sweeps
+ * them and tells their accounts), and how long it stays in the list of instances. */
+export const PRESENCE_LEASE_MS = 9_000
 const HEARTBEAT_MS = PRESENCE_LEASE_MS / 3
 
 interface Local {
@@ -50,14 +51,30 @@ export class Presence {
   }
 
   start(): void {
-    this.#timer = setInterval(() => {
-      const now = this.#app.now()
-      const expires = new Date(now.getTime() + PRESENCE_LEASE_MS)
-      renewInstance(this.#app.db, this.instanceId, now, expires).catch((err) =>
-        this.#app.log.warn({ err }, 'presence renewal failed'),
-      )
-    }, HEARTBEAT_MS)
+    this.#timer = setInterval(() => void this.renew(), HEARTBEAT_MS)
     this.#timer.unref()
+  }
+
+  /** Renews this instance's rows; the accounts of a dead instance's devices hear of it. */
+  async renew(): Promise<void> {
+    const now = this.#app.now()
+    const expires = new Date(now.getTime() + PRESENCE_LEASE_MS)
+    try {
+      const lapsed = await renewInstance(this.#app.db, this.instanceId, now, expires, this.#url())
+      await Promise.allSettled(lapsed.map((a) => this.announce(a)))
+    } catch (err) {
+      this.#app.log.warn({ err }, 'presence renewal failed')
+    }
+  }
+
+  /** Where devices reach this instance: PUBLIC_URL, else a specific listen address. */
+  #url(): string | undefined {
+    if (this.#app.config.publicUrl) return this.#app.config.publicUrl
+    const address = this.#app.server.address()
+    if (!address || typeof address !== 'object') return undefined
+    if (address.address === '0.0.0.0' || address.address === '::') return undefined
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+    return `http://${host}:${address.port}`
   }
 
   /** A socket of the device opened on this instance. */
@@ -111,7 +128,7 @@ export class Presence {
   /** Tells every instance the account's devices changed (they re-read via `snapshot`). */
   async announce(accountId: string): Promise<void> {
     const devices = await this.list(accountId)
-    await this.#app.feed.publish(accountId, { type: 'devices', devices })
+    this.#app.feed.publish(accountId, { type: 'devices', devices })
   }
 
   /** Shutting down: this instance's rows go, and their accounts hear of it. */

@@ -10,7 +10,7 @@
 
 import type { FastifyInstance } from 'fastify'
 import { CHUNK_SIZE_CEILING } from '../../protocol/constants.ts'
-import { CloudsyncError } from '../../protocol/errors.ts'
+import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import { type Manifest, validateManifest } from '../../protocol/manifest.ts'
 import { validatePath } from '../../protocol/paths.ts'
 import type {
@@ -106,7 +106,18 @@ export async function initUpload(
   const { session } = created
   const challenged = new Set(issued.challenges.map((c) => c.chunkId))
   const unknown = created.missing.filter((i) => !challenged.has(manifest.chunks[i]!.id))
-  const probe = await probeBlobs(app.blobs, accountId, manifest.chunks, unknown)
+  const probe = await probeBlobs(app.blobs, accountId, manifest.chunks, unknown).catch(
+    (err: unknown) => {
+      // The blob store being down must not stop an upload from starting: the chunks it may
+      // hold are asked for again (a PUT of the same bytes is harmless), and complete checks.
+      if (!isCloudsyncError(err, 'UNAVAILABLE')) throw err
+      app.log.warn(
+        { err, sessionId: session.id },
+        'blob store unreachable at init; asking for every unknown chunk',
+      )
+      return { present: [], wrongSize: [], damaged: [] }
+    },
+  )
   if (probe.wrongSize.length > 0) {
     // Nobody has seen the session yet: taking it back leaves things as they were.
     await discardSession(app.db, session.id)
@@ -119,7 +130,7 @@ export async function initUpload(
       : unknown
   app.metrics.uploadsInitiated.inc()
   app.metrics.chunksRequested.inc(missing.length)
-  await announcePending(app, session)
+  announcePending(app, session)
   return {
     sessionId: session.id,
     missing,
@@ -178,20 +189,16 @@ async function resolveBase(
   return { fileId: current?.id ?? null, version: baseVersion }
 }
 
-async function announcePending(app: FastifyInstance, session: UploadSession): Promise<void> {
-  try {
-    await app.feed.publish(session.accountId, {
-      type: 'pending',
-      sessionId: session.id,
-      path: session.path,
-      deviceId: session.deviceId,
-      manifest: session.manifest,
-      expiresAt: session.expiresAt.toISOString(),
-    })
-    app.metrics.published.inc({ type: 'pending' })
-  } catch (err) {
-    app.log.warn({ err, sessionId: session.id }, 'pending notice not published')
-  }
+function announcePending(app: FastifyInstance, session: UploadSession): void {
+  app.feed.publish(session.accountId, {
+    type: 'pending',
+    sessionId: session.id,
+    path: session.path,
+    deviceId: session.deviceId,
+    manifest: session.manifest,
+    expiresAt: session.expiresAt.toISOString(),
+  })
+  app.metrics.published.inc({ type: 'pending' })
 }
 
 /** The session of the caller's account, uploaded by the caller; NOT_FOUND/FORBIDDEN else. */

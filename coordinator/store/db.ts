@@ -53,3 +53,31 @@ export function sqlState(err: unknown): string | undefined {
 export function json(value: unknown): string {
   return JSON.stringify(value)
 }
+
+/** Socket-level failures: the server is down, restarting or unreachable. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+])
+
+/**
+ * Whether `err` says the metadata store cannot be reached, rather than that a statement
+ * failed: SQLSTATE class 08 (connection exception), 57P01-57P03 (shutting down, crashed,
+ * starting up), 53300 (too many connections), a socket error, or `pg`'s own messages for
+ * a connection that ended or never came.
+ */
+export function isStoreUnreachable(err: unknown): boolean {
+  const code = sqlState(err)
+  if (code && (code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300')) return true
+  if (code && NETWORK_CODES.has(code)) return true
+  const message = err instanceof Error ? err.message : ''
+  return /Connection terminated|timeout exceeded when trying to connect|not queryable|connect ECONNREFUSED/.test(
+    message,
+  )
+}

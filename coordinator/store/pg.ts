@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { CloudsyncError } from '../../protocol/errors.ts'
-import { type Db, INT8_OID, parseInt8, SQLSTATE, sqlState } from './db.ts'
+import { type Db, INT8_OID, isStoreUnreachable, parseInt8, SQLSTATE, sqlState } from './db.ts'
 
 export interface PgOptions {
   connectionString: string
@@ -13,6 +13,27 @@ export interface PgOptions {
 /** Deadlocks and serialization failures are safe to retry: the transaction left no trace. */
 const RETRYABLE = new Set<string>([SQLSTATE.deadlockDetected, SQLSTATE.serializationFailure])
 const MAX_ATTEMPTS = 3
+/** A checkout waits this long for a connection: a store that does not answer is a 503, not
+ * a request that hangs. */
+const CONNECT_TIMEOUT_MS = 5000
+
+/** An unreachable store becomes UNAVAILABLE (503) with its cause; other errors stay. */
+function storeError(err: unknown): unknown {
+  if (!isStoreUnreachable(err)) return err
+  const why = err instanceof Error ? err.message : String(err)
+  return new CloudsyncError('UNAVAILABLE', `The metadata store (Postgres) is unavailable: ${why}`, {
+    dependency: 'postgres',
+  })
+}
+
+/** Runs a call on the store, mapping an unreachable store as storeError does. */
+async function guarded<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (err) {
+    throw storeError(err)
+  }
+}
 
 // Per pool, not the global `pg.types`, so other users of `pg` in the process are untouched.
 const types: pg.CustomTypesConfig = {
@@ -45,6 +66,7 @@ export function openPg(options: PgOptions): Db {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     types,
     ...(options.searchPath && { options: `-c search_path=${options.searchPath}` }),
   })
@@ -55,11 +77,11 @@ export function openPg(options: PgOptions): Db {
   const db: Db = {
     kind: 'pg',
     async query<T extends object>(sql: string, params?: readonly unknown[]) {
-      const result = await pool.query(queryConfig(sql, params))
+      const result = await guarded(() => pool.query(queryConfig(sql, params)))
       return { rows: result.rows as T[] }
     },
     async exec(sql) {
-      await pool.query(sql)
+      await guarded(() => pool.query(sql))
     },
     async transaction(fn) {
       for (let attempt = 1; ; attempt++) {
@@ -67,7 +89,7 @@ export function openPg(options: PgOptions): Db {
           return await runTransaction(pool, fn)
         } catch (err) {
           const code = sqlState(err)
-          if (!code || !RETRYABLE.has(code)) throw err
+          if (!code || !RETRYABLE.has(code)) throw storeError(err)
           if (attempt >= MAX_ATTEMPTS) {
             throw new CloudsyncError('BUSY', 'The metadata store is contended; try again', {
               sqlState: code,

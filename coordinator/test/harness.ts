@@ -11,7 +11,7 @@ import { linkProofBytes } from '../../protocol/certificates.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import type { LinkDeviceResponse } from '../../protocol/schemas/devices.ts'
 import { type AppDeps, buildApp } from '../app.ts'
-import { type Config, testConfig } from '../config.ts'
+import { type Config, loadConfig, testConfig } from '../config.ts'
 import { createAccount } from '../services/accounts.ts'
 import type { Db } from '../store/index.ts'
 
@@ -142,4 +142,15 @@ export async function snapshot(db: Db): Promise<Record<string, unknown>> {
     out[t] = rows.map(({ last_seen_at: _, ...row }) => row)
   }
   return out
+}
+
+/** The S3 settings an operator would set, for s3rver on loopback at `port`. */
+export function s3rverConfig(port: number, bucket: string): Config['s3'] {
+  return loadConfig({
+    S3_BUCKET: bucket,
+    S3_ENDPOINT: `http://127.0.0.1:${port}`,
+    S3_ACCESS_KEY_ID: 'S3RVER',
+    S3_SECRET_ACCESS_KEY: 'S3RVER',
+    S3_FORCE_PATH_STYLE: 'true',
+  }).s3
 }

@@ -68,7 +68,7 @@ export interface CoordinatorProcess {
 export async function spawnCoordinator(
   env: Record<string, string>,
   {
-    timeoutMs = 15_000,
+    timeoutMs = 30_000,
     nodeArgs = [],
     dataRoot = tmpdir(),
   }: { timeoutMs?: number; nodeArgs?: string[]; dataRoot?: string } = {},

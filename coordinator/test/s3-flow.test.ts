@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import S3rver from 's3rver'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { loadConfig } from '../config.ts'
 import { upload } from './flow.suite.ts'
-import { makeFile, newAccount, startApp, type TestApp } from './harness.ts'
+import { makeFile, newAccount, s3rverConfig, startApp, type TestApp } from './harness.ts'
 
 const BUCKET = 'cloudsync-app'
 let s3: S3rver
@@ -29,14 +28,7 @@ beforeAll(async () => {
   })
   const { port } = await s3.run()
   endpoint = `http://127.0.0.1:${port}`
-  const { s3: s3Config } = loadConfig({
-    S3_BUCKET: BUCKET,
-    S3_ENDPOINT: endpoint,
-    S3_ACCESS_KEY_ID: 'S3RVER',
-    S3_SECRET_ACCESS_KEY: 'S3RVER',
-    S3_FORCE_PATH_STYLE: 'true',
-  })
-  t = await startApp({ listen: true, config: { s3: s3Config } })
+  t = await startApp({ listen: true, config: { s3: s3rverConfig(port, BUCKET) } })
 })
 afterAll(async () => {
   await t?.close()

@@ -25,14 +25,18 @@ import {
   UploadStatusResponse,
 } from '../../protocol/schemas/files.ts'
 import { HistoryResponse } from '../../protocol/schemas/history.ts'
-import { ChangesResponse } from '../../protocol/schemas/sync.ts'
+import { ChangesResponse, CoordinatorList } from '../../protocol/schemas/sync.ts'
 import { type Parser, parser } from '../../protocol/validate.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
+import { CoordinatorEndpoints, isUnreachable } from './endpoints.ts'
 import { httpCall, parseAnswer } from './http-request.ts'
 
 export interface HttpCoordinatorOptions {
   /** e.g. `http://127.0.0.1:8080`; a path prefix is kept. */
-  baseUrl: string
+  baseUrl?: string
+  /** Several instances instead of one: an instance that does not answer is left for the
+   * next (endpoints.ts). */
+  endpoints?: CoordinatorEndpoints
   /** The device credential from linking. */
   credential: string
   /** Per JSON request (a long poll gets its wait on top). */
@@ -59,6 +63,7 @@ const answers = {
   history: parser(HistoryResponse, 'path history'),
   changes: parser(ChangesResponse, 'changes answer'),
   devices: parser(DeviceList, 'device list'),
+  coordinators: parser(CoordinatorList, 'coordinator list'),
   invite: parser(InviteResponse, 'invite answer'),
   link: parser(LinkDeviceResponse, 'link answer'),
   certificate: parser(RenewCertificateResponse, 'certificate answer'),
@@ -68,13 +73,13 @@ const linkRequest = parser(LinkDeviceRequest, 'link request')
 type Query = Record<string, string | number | undefined>
 
 export class HttpCoordinator implements CoordinatorApi {
-  readonly #base: string
+  readonly endpoints: CoordinatorEndpoints
   readonly #auth: string
   readonly #timeoutMs: number
   readonly #chunkTimeoutMs: number
 
   constructor(options: HttpCoordinatorOptions) {
-    this.#base = trimBase(options.baseUrl)
+    this.endpoints = options.endpoints ?? new CoordinatorEndpoints([options.baseUrl ?? ''])
     this.#auth = `Bearer ${options.credential}`
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.#chunkTimeoutMs = options.chunkTimeoutMs ?? DEFAULT_CHUNK_TIMEOUT_MS
@@ -195,13 +200,50 @@ export class HttpCoordinator implements CoordinatorApi {
     return parseAnswer(answer, schema, `${method} ${path}`)
   }
 
-  #send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, options: RequestOptions) {
+  /** The coordinator's instances, as it lists them (`GET /coordinators`). */
+  async coordinators(signal?: AbortSignal): Promise<string[]> {
+    const answer = await this.#json('GET', '/coordinators', answers.coordinators, { signal })
+    return answer.coordinators.map((c) => c.url)
+  }
+
+  /** Whether an instance says it can serve (`GET /readyz` answers 200). */
+  async ready(baseUrl: string, signal?: AbortSignal): Promise<boolean> {
+    const call = { method: 'GET' as const, timeoutMs: 5000, signal, maxBytes: 64 * 1024 }
+    return httpCall({ ...call, url: `${trimBase(baseUrl)}/readyz`, what: 'GET /readyz' }).then(
+      () => true,
+      () => false,
+    )
+  }
+
+  /**
+   * One request, on the current instance; when it does not answer at all, on the next ones
+   * in turn (every request is safe to repeat: complete answers a committed session's result
+   * again, and a repeated init opens a session that expires unused).
+   */
+  async #send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, options: RequestOptions) {
+    for (let tried = 1; ; tried++) {
+      const base = this.endpoints.current
+      try {
+        return await this.#sendTo(base, method, path, options)
+      } catch (err) {
+        if (!isUnreachable(err) || tried >= this.endpoints.all.length) throw err
+        this.endpoints.failed(base)
+      }
+    }
+  }
+
+  #sendTo(
+    base: string,
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    options: RequestOptions,
+  ) {
     const headers: Record<string, string> = { authorization: this.#auth }
     // No content-type without a body: Fastify refuses an empty application/json body.
     if (options.body !== undefined) headers['content-type'] = 'application/json'
     return httpCall({
       method,
-      url: this.#base + path + queryString(options.query),
+      url: base + path + queryString(options.query),
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       timeoutMs: options.timeoutMs ?? this.#timeoutMs,

@@ -7,10 +7,14 @@
 import { CloudsyncError } from '../../protocol/errors.ts'
 import { encodeMessage, parseServerMessage, type ServerMessage } from '../../protocol/schemas/ws.ts'
 import type { PushChannel } from '../ports/coordinator.ts'
+import { CoordinatorEndpoints, isUnreachable } from './endpoints.ts'
 
 export interface WsPushOptions {
   /** The coordinator's HTTP base URL (`http://host:port`); ws(s) is derived from it. */
-  baseUrl: string
+  baseUrl?: string
+  /** Several instances instead of one: each open goes to the current one, a failed
+   * connect moves on to the next, and a move closes the open socket (endpoints.ts). */
+  endpoints?: CoordinatorEndpoints
   credential: string
   /** Give up connecting after this long. */
   connectTimeoutMs?: number
@@ -29,16 +33,13 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 300_000
 const KNOWN = new Set(['ready', 'change', 'pending', 'pending-expired', 'devices', 'error'])
 
 export class WebSocketPush implements PushChannel {
-  readonly #url: string
+  readonly #endpoints: CoordinatorEndpoints
   readonly #credential: string
   readonly #connectTimeoutMs: number
   readonly #idleTimeoutMs: number
 
   constructor(options: WsPushOptions) {
-    const url = new URL(options.baseUrl)
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
-    url.pathname = `${url.pathname.replace(/\/+$/, '')}/sync/ws`
-    this.#url = url.href
+    this.#endpoints = options.endpoints ?? new CoordinatorEndpoints([options.baseUrl ?? ''])
     this.#credential = options.credential
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
     this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
@@ -57,7 +58,8 @@ export class WebSocketPush implements PushChannel {
     signal: AbortSignal,
   ): Promise<void> {
     signal.throwIfAborted()
-    const ws = new WebSocket(this.#url, {
+    const base = this.#endpoints.current
+    const ws = new WebSocket(wsUrl(base), {
       headers: { authorization: `Bearer ${this.#credential}` },
     })
     ws.binaryType = 'arraybuffer'
@@ -76,7 +78,9 @@ export class WebSocketPush implements PushChannel {
     const finish = () => {
       if (delivering) return // the pump finishes once the handler in progress returns
       clearTimeout(timer)
+      stopWatchingMoves()
       signal.removeEventListener('abort', onAbort)
+      if (!opened && isUnreachable(failure)) this.#endpoints.failed(base)
       if (failure !== undefined) settle.reject(failure)
       else settle.resolve()
     }
@@ -117,6 +121,8 @@ export class WebSocketPush implements PushChannel {
     }
 
     signal.addEventListener('abort', onAbort, { once: true })
+    // Moved to another instance (home again, say): this socket ends, the caller reopens.
+    const stopWatchingMoves = this.#endpoints.onChange(() => stop())
     arm(this.#connectTimeoutMs, () =>
       stop(unavailable(`no connection within ${this.#connectTimeoutMs} ms`)),
     )
@@ -175,6 +181,13 @@ function typeOf(raw: string | Uint8Array): string | undefined {
   } catch {
     return undefined
   }
+}
+
+function wsUrl(base: string): string {
+  const url = new URL(base)
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/sync/ws`
+  return url.href
 }
 
 function unavailable(reason: string): CloudsyncError {

@@ -93,7 +93,10 @@ export function registerLinkCommands(program: Command): void {
     )
     .argument('[code]', 'link code printed by `cloudsync invite` on a linked device')
     .requiredOption('-d, --dir <path>', 'the folder to sync (created if missing)')
-    .option('-c, --coordinator <url>', 'coordinator URL (first device)')
+    .option(
+      '-c, --coordinator <url>',
+      'coordinator URL (first device; with a code: the instance to use, the code’s stays a fallback)',
+    )
     .option('-t, --token <token>', 'link token from `cloudsync account create` (first device)')
     .option('-n, --name <name>', 'this device’s name', hostname())
     .action(
@@ -102,7 +105,8 @@ export function registerLinkCommands(program: Command): void {
         opts: { dir: string; coordinator?: string; token?: string; name: string },
       ) => {
         const invited = code ? decodeLinkCode(code) : undefined
-        const url = invited?.url ?? opts.coordinator
+        // An explicit --coordinator wins over the code's URL, which stays a fallback.
+        const url = opts.coordinator ?? invited?.url
         const token = invited?.token ?? opts.token
         if (!url || !token) {
           throw new CliError(
@@ -151,6 +155,7 @@ export function registerLinkCommands(program: Command): void {
           await saveDeviceState(stateDir, {
             ...linked,
             coordinatorUrl: url,
+            ...(invited && invited.url !== url && { coordinatorUrls: [invited.url] }),
             name: opts.name,
             secret,
             nodeKey: Buffer.from(encodeNodeKey(key)).toString('base64'),

@@ -19,6 +19,10 @@ export function registerSyncCommands(program: Command): void {
     .option('--mdns', 'discover LAN peers by multicast DNS', false)
     .option('--log-level <level>', 'fatal, error, warn, info or debug', 'info')
     .option('--rescan <seconds>', 'full rescan interval', '60')
+    .option(
+      '-c, --coordinator <url...>',
+      'coordinator instances to use, home first (default: the linked one; also CLOUDSYNC_COORDINATORS, comma-separated)',
+    )
     .action(
       async (opts: {
         dir?: string
@@ -26,6 +30,7 @@ export function registerSyncCommands(program: Command): void {
         mdns: boolean
         logLevel: string
         rescan: string
+        coordinator?: string[]
       }) => {
         const { root, stateDir } = await loadLinked(opts.dir)
         // The daemon (libp2p and all) loads only for `sync`: the other commands stay light.
@@ -46,6 +51,7 @@ export function registerSyncCommands(program: Command): void {
           listen: opts.listen,
           mdns: opts.mdns,
           rescanIntervalMs: Number(opts.rescan) * 1000,
+          coordinators: opts.coordinator ?? coordinatorsFromEnv(process.env),
           log: (level, message, fields) => logger[level](fields ?? {}, message),
         }).catch((err: unknown) => {
           guard.recordCrash(stateDir, `could not start: ${guard.describeError(err)}`)
@@ -130,4 +136,12 @@ function isAlive(pid: number): boolean {
   } catch {
     return false
   }
+}
+
+/** `CLOUDSYNC_COORDINATORS=http://a:8080,http://b:8080`: the instances, home first. */
+export function coordinatorsFromEnv(env: Record<string, string | undefined>): string[] {
+  return (env.CLOUDSYNC_COORDINATORS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean)
 }

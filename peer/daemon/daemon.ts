@@ -5,6 +5,7 @@ import { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
 import type { DeviceInfo } from '../../protocol/schemas/devices.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
 import { ChokidarWatcher } from '../adapters/chokidar-watcher.ts'
+import { CoordinatorEndpoints } from '../adapters/endpoints.ts'
 import { HttpCoordinator } from '../adapters/http-coordinator.ts'
 import { NodeFileSystem } from '../adapters/node-fs.ts'
 import { WebSocketPush } from '../adapters/ws-push.ts'
@@ -28,6 +29,7 @@ import {
 } from '../swarm/index.ts'
 import { CertificateRenewal } from './certificate-renewal.ts'
 import { type DeviceState, loadDeviceState, secretOf } from './device-state.ts'
+import { watchCoordinators } from './failover.ts'
 import { syncIndexOf } from './index-port.ts'
 import { describeError } from './process-guard.ts'
 import { type DaemonStatus, STATUS_FILE, STATUS_PROBLEMS_MAX } from './status-file.ts'
@@ -44,6 +46,10 @@ export interface DaemonOptions {
   stateDir?: string
   /** libp2p listen addresses; default all interfaces on a free port. */
   listen?: string[]
+  /** Coordinator URLs that come before the device's own (configuration: the first is home). */
+  coordinators?: string[]
+  /** How often home is probed while the device is on another instance (failover.ts). */
+  homeProbeMs?: number
   /** LAN discovery by multicast (leaves the machine: never in tests outside namespaces). */
   mdns?: boolean
   log?: Log
@@ -68,6 +74,7 @@ export class Daemon {
   readonly #pipeline: ChunkPipeline
   readonly #api: HttpCoordinator
   readonly #timer: NodeJS.Timeout
+  #stopFailover: () => void = () => {}
   readonly #startedAt = Date.now()
   #peers: DeviceInfo[] = []
   #disk: { freeBytes: number; totalBytes: number } | undefined
@@ -124,8 +131,14 @@ export class Daemon {
     await fs.removeLeftoverTemps()
     const localIndex = new LocalIndex(join(stateDir, 'index.db'))
     const index = syncIndexOf(localIndex, () => Date.now())
-    const api = new HttpCoordinator({ baseUrl: state.coordinatorUrl, credential: state.credential })
-    const push = new WebSocketPush({ baseUrl: state.coordinatorUrl, credential: state.credential })
+    // Home first, then the instances it was given; GET /coordinators adds the rest.
+    const endpoints = new CoordinatorEndpoints([
+      ...(options.coordinators ?? []),
+      state.coordinatorUrl,
+      ...(state.coordinatorUrls ?? []),
+    ])
+    const api = new HttpCoordinator({ endpoints, credential: state.credential })
+    const push = new WebSocketPush({ endpoints, credential: state.credential })
     // Refreshed at most every few seconds when a device we have not heard of says hello.
     let lastRefresh = 0
     const linked = new LinkedPeers(() => {
@@ -202,6 +215,10 @@ export class Daemon {
       )
     await daemon.refreshPeers().catch(() => {})
     await daemon.#renewal.start()
+    daemon.#stopFailover = watchCoordinators(api, {
+      log,
+      ...(options.homeProbeMs !== undefined && { intervalMs: options.homeProbeMs }),
+    })
     await engine.start()
     await daemon.writeStatus()
     return daemon
@@ -303,6 +320,7 @@ export class Daemon {
   async stop(): Promise<void> {
     clearInterval(this.#timer)
     this.#renewal.stop()
+    this.#stopFailover()
     this.#stopCollector()
     await this.engine.stop()
     this.#stoppedAt = Date.now()

@@ -9,7 +9,10 @@ import type { LinkDeviceResponse } from '../../protocol/schemas/devices.ts'
  * account's dedup secret, which never leaves the account's devices (docs/DESIGN.md "Keys: who knows what").
  */
 export interface DeviceState extends LinkDeviceResponse {
+  /** Home: the instance this device talks to while it answers. */
   coordinatorUrl: string
+  /** Other instances to fail over to (the link code's, when linked through another). */
+  coordinatorUrls?: string[]
   name: string
   /** The dedup domain's secret, base64 (32 bytes). */
   secret: string

@@ -1,12 +1,37 @@
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
-/** Flags every benchmark accepts: positional inputs and `--json`. */
+type OptionSpec = { type: 'string' | 'boolean'; default?: string | boolean }
+
+/** Flags every benchmark accepts: positional inputs, `--json` and `--help`. */
 export function benchArgs(extra: Record<string, { type: 'string' }> = {}) {
-  const { values, positionals } = parseArgs({
-    options: { json: { type: 'boolean', default: false }, ...extra },
-    allowPositionals: true,
-  })
+  const options = { json: { type: 'boolean', default: false }, ...extra } as const
+  exitOnHelp(options)
+  const { values, positionals } = parseArgs({ options, allowPositionals: true })
   return { json: values.json as boolean, values, positionals }
+}
+
+/**
+ * With `--help` or `-h` among the arguments: prints the running script's leading doc
+ * comment (its usage) and its options with their defaults, and exits 0.
+ */
+export function exitOnHelp(options: Record<string, OptionSpec>): void {
+  const args = process.argv.slice(2)
+  if (!args.includes('--help') && !args.includes('-h')) return
+  const script = process.argv[1] ?? ''
+  const doc = /^\/\*\*([\s\S]*?)\*\//m.exec(readFileSync(script, 'utf8'))?.[1] ?? ''
+  const text = doc
+    .split('\n')
+    .map((line) => line.replace(/^\s*\* ?/, ''))
+    .join('\n')
+    .trim()
+  const lines = Object.entries(options).map(([name, o]) => {
+    const value = o.type === 'string' ? ' VALUE' : ''
+    const fallback = o.default !== undefined ? ` (default ${o.default})` : ''
+    return `  --${name}${value}${fallback}`
+  })
+  process.stdout.write(`${text}\n\nOptions:\n${lines.join('\n')}\n  --help\n`)
+  process.exit(0)
 }
 
 /** Prints aligned rows for people; with --json, one JSON object as the last line. */

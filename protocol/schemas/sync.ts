@@ -91,3 +91,15 @@ export type NotifyRequest = Static<typeof NotifyRequest>
 /** The account's current cursor. */
 export const NotifyResponse = Type.Object({ cursor: Cursor }, { additionalProperties: false })
 export type NotifyResponse = Static<typeof NotifyResponse>
+
+/** `GET /coordinators`: the instances serving this deployment, for a device's failover. */
+export const CoordinatorList = Type.Object(
+  {
+    coordinators: Type.Array(
+      Type.Object({ url: Type.String({ maxLength: 2048 }) }, { additionalProperties: false }),
+      { maxItems: 100 },
+    ),
+  },
+  { additionalProperties: false },
+)
+export type CoordinatorList = Static<typeof CoordinatorList>

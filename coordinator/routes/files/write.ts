@@ -41,7 +41,7 @@ export const writeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         baseVersion: request.body.baseVersion,
         now: app.now(),
       })
-      if (result.seq !== null) await publishChanges(app, accountId, [result.seq])
+      if (result.seq !== null) publishChanges(app, accountId, [result.seq])
       return toSummary(await ownFile(app, accountId, fileId))
     },
   )
@@ -68,7 +68,7 @@ export const writeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         toPath: checkPath(app, request.body.to, 'to'),
         now: app.now(),
       })
-      if (result.seq !== null) await publishChanges(app, accountId, [result.seq])
+      if (result.seq !== null) publishChanges(app, accountId, [result.seq])
       return toMetadata(await ownFile(app, accountId, fileId))
     },
   )

@@ -3,8 +3,9 @@
  * credential, onRequest hook of the sync group). The device sends `hello {cursor}`; the
  * coordinator sends every change after that cursor from the log, then `ready`, then each
  * change of the account as it is published on the bus by any instance. A push that skips
- * a number (the bus is at-most-once) makes the socket read the gap from the log, so a
- * device sees every change once, in order.
+ * a number (the bus is at-most-once) makes the socket read the gap from the log, and so
+ * does the bus losing its subscription (services/account-feed.ts), so a device sees every
+ * change once, in order.
  *
  * The socket also makes its device online (services/presence.ts) until it closes; the
  * account's sockets get a `devices` message with the device list after `ready` and
@@ -62,20 +63,36 @@ export const websocketRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
 
-    const watching = app.feed.watch(accountId, (message, raw) => {
-      enqueue(async () => {
-        // The list as read now, not as published (see Presence.snapshot).
-        if (message.type === 'devices') return sendDevices()
-        if (cursor === null) return // not caught up yet: the hello's catch-up reads it
-        if (!isChangeMessage(message)) return sendIfOpen(socket, raw)
-        if (message.change.seq <= cursor) return
-        if (message.change.seq === cursor + 1) {
-          cursor = message.change.seq
-          return sendIfOpen(socket, raw)
-        }
-        await catchUp()
-      })
-    })
+    let resyncQueued = false
+    const watching = app.feed.watch(
+      accountId,
+      (message, raw) => {
+        enqueue(async () => {
+          // The list as read now, not as published (see Presence.snapshot).
+          if (message.type === 'devices') return sendDevices()
+          if (cursor === null) return // not caught up yet: the hello's catch-up reads it
+          if (!isChangeMessage(message)) return sendIfOpen(socket, raw)
+          if (message.change.seq <= cursor) return
+          if (message.change.seq === cursor + 1) {
+            cursor = message.change.seq
+            return sendIfOpen(socket, raw)
+          }
+          await catchUp()
+        })
+      },
+      // The bus may have lost messages (AccountFeed): read the log on the device's behalf.
+      // At most one queued: a slow store must not pile reads up behind one another.
+      () => {
+        if (cursor === null || resyncQueued) return
+        resyncQueued = true
+        enqueue(async () => {
+          resyncQueued = false
+          await catchUp()
+        })
+      },
+    )
+    // Awaited by the hello; a socket closed before it must not leave the failure unhandled.
+    watching.catch(() => {})
 
     socket.on('message', (data: Buffer) => {
       enqueue(async () => {
@@ -114,7 +131,7 @@ export const websocketRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
     socket.on('close', () => {
       clearInterval(keepalive)
-      void watching.then((stop) => stop())
+      void watching.then((stop) => stop()).catch(() => {})
       void app.presence.closed(device)
     })
   })
