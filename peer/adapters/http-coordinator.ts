@@ -26,7 +26,7 @@ import {
 import { ChangesResponse } from '../../protocol/schemas/sync.ts'
 import { type Parser, parser } from '../../protocol/validate.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
-import { httpCall, parseAnswer } from './http-request.ts'
+import { type HttpTransport, httpCall, parseAnswer } from './http-request.ts'
 
 export interface HttpCoordinatorOptions {
   /** e.g. `http://127.0.0.1:8080`; a path prefix is kept. */
@@ -37,6 +37,8 @@ export interface HttpCoordinatorOptions {
   timeoutMs?: number
   /** Per chunk PUT or GET: up to 64 MiB on a slow link. */
   chunkTimeoutMs?: number
+  /** What carries the calls: node:http by default, a simulated network in the simulator. */
+  transport?: HttpTransport
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000
@@ -68,8 +70,10 @@ export class HttpCoordinator implements CoordinatorApi {
   readonly #auth: string
   readonly #timeoutMs: number
   readonly #chunkTimeoutMs: number
+  readonly #call: HttpTransport
 
   constructor(options: HttpCoordinatorOptions) {
+    this.#call = options.transport ?? httpCall
     this.#base = trimBase(options.baseUrl)
     this.#auth = `Bearer ${options.credential}`
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
@@ -90,7 +94,7 @@ export class HttpCoordinator implements CoordinatorApi {
   }
 
   async putChunk(upload: ChunkUpload, ciphertext: Uint8Array, signal?: AbortSignal) {
-    await httpCall({
+    await this.#call({
       method: 'PUT',
       url: upload.url,
       // The presigned headers carry the checksum S3 checks; send them exactly as given.
@@ -109,7 +113,7 @@ export class HttpCoordinator implements CoordinatorApi {
   }
 
   async fetchChunk(url: string, signal?: AbortSignal): Promise<Uint8Array> {
-    const answer = await httpCall({
+    const answer = await this.#call({
       method: 'GET',
       url,
       timeoutMs: this.#chunkTimeoutMs,
@@ -178,7 +182,7 @@ export class HttpCoordinator implements CoordinatorApi {
     const headers: Record<string, string> = { authorization: this.#auth }
     // No content-type without a body: Fastify refuses an empty application/json body.
     if (options.body !== undefined) headers['content-type'] = 'application/json'
-    return httpCall({
+    return this.#call({
       method,
       url: this.#base + path + queryString(options.query),
       headers,
