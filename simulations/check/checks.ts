@@ -62,8 +62,10 @@ export async function checkConverged(devices: SimDevice[], live: FileSummary[]):
 }
 
 /**
- * Every write committed (the coordinator logged its content) is still somewhere, at its
- * path or as a conflict copy, unless a user replaced or deleted it knowingly.
+ * No write is lost: every content a user wrote is still somewhere once the devices have
+ * settled (at its path, moved, or as a conflict copy), unless a user replaced or deleted
+ * it knowingly. Stronger than "every committed write": a write that never got committed
+ * (overwritten by a remote change before its upload) counts too.
  */
 export function checkNoLostWrites(
   log: Change[],
@@ -72,17 +74,21 @@ export function checkNoLostWrites(
   plainOf: Map<string, string>,
 ): string[] {
   const present = new Set(final.values())
-  const broken: string[] = []
+  const committedAs = new Map<string, Change>()
   for (const change of log) {
-    if (change.kind !== 'created' && change.kind !== 'modified') continue
     const plain = plainOf.get(change.hash)
-    if (!plain || plain === EMPTY || history.killed.has(plain) || present.has(plain)) continue
-    const w = history.writes.get(plain)
+    if (plain && !committedAs.has(plain)) committedAs.set(plain, change)
+  }
+  const broken: string[] = []
+  for (const [plain, w] of history.writes) {
+    if (plain === EMPTY || history.killed.has(plain) || present.has(plain)) continue
+    const change = committedAs.get(plain)
+    const fate = change ? `committed as change ${change.seq} at ${change.path}` : 'never committed'
     broken.push(
-      `write lost: ${short(plain)} (step ${w?.step} on ${w?.device} at ${w?.path}), committed as change ${change.seq} at ${change.path}, is on no device`,
+      `write lost: ${short(plain)} (step ${w.step} on ${w.device} at ${w.path}), ${fate}, is on no device`,
     )
   }
-  return broken.filter((b, i) => broken.indexOf(b) === i)
+  return broken
 }
 
 /** The log is gapless, and every device's cursor stands at its end. */

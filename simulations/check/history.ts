@@ -37,6 +37,11 @@ export class History {
     if (this.#keep) this.trace.push(`${((at - EPOCH_MS) / 1000).toFixed(3).padStart(8)}s ${line}`)
   }
 
+  /** A line outside time (the change log, read at the end). */
+  line(text: string): void {
+    if (this.#keep) this.trace.push(text)
+  }
+
   wrote(bytes: Uint8Array, write: UserWrite): string {
     const hash = plainHash(bytes)
     if (write.before !== undefined && write.before !== hash) this.killed.add(write.before)

@@ -46,7 +46,7 @@ export interface RunResult {
 }
 
 /** How long the calm phase may take before the devices count as stuck. */
-const SETTLE_LIMIT_MS = 180_000
+const SETTLE_LIMIT_MS = 60_000
 
 export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<RunResult> {
   const clock = new VirtualClock()
@@ -113,7 +113,10 @@ export async function runPlan(plan: Plan, options: RunOptions = {}): Promise<Run
       await coordinator.restart()
       for (const d of devices) d.start()
       const settled = await settle(clock, devices)
-      if (!settled) violation(`devices did not settle within ${SETTLE_LIMIT_MS / 1000} s of calm`)
+      if (!settled)
+        violation(
+          `devices did not settle within ${SETTLE_LIMIT_MS / 1000} s of calm: ${devices.map(busyness).join('; ')}`,
+        )
       await check(devices, observer, history, secret, violation)
     }
     return { plan, failures, trace: history.trace, virtualMs: clock.now() - EPOCH_MS }
@@ -190,6 +193,13 @@ async function settle(clock: VirtualClock, devices: SimDevice[]): Promise<boolea
   return false
 }
 
+/** What a device still has to do, for the report of one that never settles. */
+function busyness(d: SimDevice): string {
+  const uploads = d.index.listUploads().map((u) => u.path)
+  const pending = d.engine?.pendingPaths ?? 0
+  return `${d.name} at cursor ${d.index.get('cursor') ?? 0}, ${pending} path(s) pending, uploads [${uploads.join(', ')}]`
+}
+
 async function stateOf(devices: SimDevice[]): Promise<string | undefined> {
   const parts: string[] = []
   for (const d of devices) {
@@ -226,8 +236,7 @@ async function check(
     const from = c.fromPath ? `${c.fromPath} -> ` : ''
     const copy = c.conflictOf ? ` (conflict copy of ${c.conflictOf.path})` : ''
     const chunks = c.chunks ? `${c.chunks.length} chunks` : 'no chunks'
-    history.note(
-      0,
+    history.line(
       `log ${c.seq}: ${c.kind} ${from}${c.path} v${c.version} = ${short(plainOf.get(c.hash) ?? c.hash)} (${chunks})${copy}`,
     )
   }

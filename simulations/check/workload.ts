@@ -51,6 +51,11 @@ export interface PlanOptions {
   steps: number
   /** Crashes, partitions and a lossy network; off for the plain loop. */
   faults?: boolean
+  /**
+   * Files replaced by folders of the same name (on by default). Off, those steps delete
+   * the file instead: the engine stalls on them until issue 14 (item 2) lands.
+   */
+  swaps?: boolean
 }
 
 export function planFor(seed: number, options: PlanOptions): Plan {
@@ -58,7 +63,10 @@ export function planFor(seed: number, options: PlanOptions): Plan {
   const faults = options.faults === false ? NO_FAULTS : faultsFor(rng)
   const steps: Step[] = []
   for (let i = 0; i < options.steps; i++) {
-    steps.push({ wait: waitFor(rng), op: opFor(rng, options.devices, options.faults !== false) })
+    const wait = waitFor(rng)
+    const op = opFor(rng, options.devices, options.faults !== false)
+    const swapOff = op.kind === 'file-to-folder' && options.swaps === false
+    steps.push({ wait, op: swapOff ? { kind: 'delete', device: op.device, pick: op.pick } : op })
   }
   return { seed, devices: options.devices, faults, steps }
 }
