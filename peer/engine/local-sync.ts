@@ -1,7 +1,8 @@
 import { isCloudsyncError } from '../../protocol/errors.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
 import { type SyncFileSystem, sameStat } from '../ports/file-system.ts'
-import type { IndexedFile, SyncIndex } from '../ports/sync-index.ts'
+import type { IndexedFile, SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
+import { isRetryable } from '../retry.ts'
 import type { PathLocks } from './path-locks.ts'
 import { FileChangedError, type Uploader } from './uploader.ts'
 
@@ -55,14 +56,24 @@ export class LocalSync {
   async syncBatch(paths: Iterable<string>, signal?: AbortSignal): Promise<string[]> {
     const { fs, index, now } = this.#deps
     const present: string[] = []
+    /** Gone before their first upload finished: that upload may have committed all the same. */
+    const unfinished: string[] = []
     for (const path of new Set(paths)) {
       const [stat, entry] = [await fs.stat(path), index.getFile(path)]
       if (stat) this.#vanished.delete(path)
       if (!stat && entry && !this.#vanished.has(path))
         this.#vanished.set(path, { entry, since: now() })
       else if (stat && !sameStat(stat, entry?.stat)) present.push(path)
+      else if (!stat && !entry && index.getUpload(path)) unfinished.push(path)
     }
     const retry: string[] = []
+    for (const path of unfinished) {
+      const checkpoint = index.getUpload(path)
+      if (!checkpoint) continue
+      await this.#attempt(path, retry, () => this.#settleUnfinished(checkpoint, signal))
+      // It did commit: now it is a delete to send.
+      if (index.getFile(path)) retry.push(path)
+    }
     for (const path of present) {
       signal?.throwIfAborted()
       if (this.#backingOff(path)) {
@@ -116,6 +127,8 @@ export class LocalSync {
 
   async #syncPresent(path: string, signal?: AbortSignal): Promise<void> {
     const { index, uploader, api, retry } = this.#deps
+    const unfinished = index.getUpload(path)
+    if (unfinished) await this.#settleUnfinished(unfinished, signal)
     const entry = index.getFile(path)
     const file = await uploader.encode(path, signal)
     if (!file || sameStat(file.stat, entry?.stat)) return
@@ -126,9 +139,15 @@ export class LocalSync {
       this.counters.unchanged++
       return
     }
+    // Only a path the index still holds for that file: one a remote move took away is
+    // stale, and moving from it would leave the real source to be deleted after the grace.
     const movedFrom = entry
       ? undefined
-      : [...this.#vanished.values()].find((v) => v.entry.contentHash === file.manifest.hash)?.entry
+      : [...this.#vanished.values()].find(
+          (v) =>
+            v.entry.contentHash === file.manifest.hash &&
+            index.getFile(v.entry.path)?.fileId === v.entry.fileId,
+        )?.entry
     if (movedFrom) {
       const moved = await retry(() =>
         api.moveFile(movedFrom.fileId, path, movedFrom.version, signal),
@@ -160,6 +179,31 @@ export class LocalSync {
     )
     index.finishUpload(path)
     this.counters.uploaded++
+  }
+
+  /**
+   * An earlier upload of the path that failed part-way: its commit may have happened with
+   * only the answer lost. Finish or confirm it first, so the next upload is based on the
+   * version it made (not on none, which would turn the device's own write into a conflict
+   * copy); a session that is gone, or a file changed since, is dropped.
+   */
+  async #settleUnfinished(checkpoint: UploadCheckpoint, signal?: AbortSignal): Promise<void> {
+    const { index, uploader } = this.#deps
+    try {
+      const result = await uploader.resume(checkpoint, signal)
+      if (result) {
+        const { path, manifest, stat, plainHashes } = checkpoint
+        const { fileId, version } = result
+        index.putFile(
+          { path, fileId, version, stat, contentHash: manifest.hash, manifest },
+          plainHashes,
+        )
+      }
+    } catch (err) {
+      // Unreachable: keep the checkpoint and try again later. Anything else: start over.
+      if (signal?.aborted || isRetryable(err)) throw err
+    }
+    index.finishUpload(checkpoint.path)
   }
 
   async #syncGone(entry: IndexedFile, signal?: AbortSignal): Promise<void> {
