@@ -165,7 +165,14 @@ export class LocalSync {
         return
       }
     }
-    const result = await uploader.upload(path, file, entry?.version ?? null, signal)
+    const result = await uploader.upload(
+      path,
+      file,
+      entry?.version ?? null,
+      signal,
+      path,
+      entry?.fileId,
+    )
     index.putFile(
       {
         path,

@@ -29,6 +29,16 @@ const regressions: Regression[] = [
     options: { devices: 2, steps: 20, swaps: false },
     bug: 'a file deleted while its first upload ran left the upload checkpoint behind for good',
   },
+  {
+    seed: 114,
+    options: { devices: 3, steps: 20, swaps: false },
+    bug: "an edit of a file that had since moved away, uploaded to its old path where another file now lived, replaced that file without a conflict copy: the coordinator took the base version for the new file's (uploads now name their base file)",
+  },
+  {
+    seed: 138,
+    options: { devices: 3, steps: 20, swaps: false },
+    bug: 'a move whose target was taken by a local new file left the moved file at its old path on that device for good',
+  },
 ]
 
 describe('simulator regressions', () => {
