@@ -63,7 +63,9 @@ export class LocalSync {
       if (stat) this.#vanished.delete(path)
       if (!stat && entry && !this.#vanished.has(path))
         this.#vanished.set(path, { entry, since: now() })
-      else if (stat && !sameStat(stat, entry?.stat)) present.push(path)
+      // An unfinished upload is settled even when the file now matches the index (a
+      // remote version written over it since): otherwise its checkpoint stays for good.
+      else if (stat && (!sameStat(stat, entry?.stat) || index.getUpload(path))) present.push(path)
       else if (!stat && !entry && index.getUpload(path)) unfinished.push(path)
     }
     const retry: string[] = []
@@ -198,7 +200,12 @@ export class LocalSync {
     const { index, uploader } = this.#deps
     try {
       const result = await uploader.resume(checkpoint, signal)
-      if (result) {
+      const current = index.getFile(checkpoint.path)
+      const newer =
+        current !== undefined &&
+        current.fileId === result?.fileId &&
+        current.version >= result.version
+      if (result && !newer) {
         const { path, manifest, stat, plainHashes } = checkpoint
         const { fileId, version } = result
         index.putFile(

@@ -145,6 +145,8 @@ export class SyncEngine {
     const paths: string[] = []
     for await (const { path } of this.#deps.fs.list()) paths.push(path)
     for (const file of this.#deps.index.listFiles()) paths.push(file.path)
+    // Unfinished uploads too: one whose file is gone still has to be settled.
+    for (const upload of this.#deps.index.listUploads()) paths.push(upload.path)
     this.markDirty(paths)
   }
 

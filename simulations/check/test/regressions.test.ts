@@ -39,6 +39,16 @@ const regressions: Regression[] = [
     options: { devices: 3, steps: 20, swaps: false },
     bug: 'a move whose target was taken by a local new file left the moved file at its old path on that device for good',
   },
+  {
+    seed: 223,
+    options: { devices: 3, steps: 20, swaps: false },
+    bug: 'an upload cut short by its file being deleted, whose delete then lost to a newer remote version, left its checkpoint for good (no rescan looked at it again)',
+  },
+  {
+    seed: 218,
+    options: { devices: 3, steps: 20, swaps: false },
+    bug: 'an unfinished upload of a file that a remote version then replaced left its checkpoint for good',
+  },
 ]
 
 describe('simulator regressions', () => {
