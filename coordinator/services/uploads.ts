@@ -73,7 +73,7 @@ export async function initUpload(
   // Early, so a device is not told to upload what cannot commit; the commit checks again.
   await assertNoPathClash(app.db, accountId, path)
   await assertRoomFor(app, device, manifest.chunks.length)
-  const base = await resolveBase(app, accountId, path, body.baseVersion)
+  const base = await resolveBase(app, accountId, path, body.baseVersion, body.baseFileId)
   const domain = domainOf(app, accountId)
 
   // In a shared domain, challenges for chunks other accounts stored are issued with the
@@ -174,9 +174,14 @@ async function resolveBase(
   accountId: string,
   path: string,
   baseVersion: number | null,
+  baseFileId: string | undefined,
 ): Promise<UploadBase | null> {
   if (baseVersion === null) return null
   const current = await getFileByPath(app.db, accountId, path)
+  // Based on another file than the one now at the path (moved away, another created
+  // here since): the upload displaces this one, which is kept as a conflict copy.
+  if (baseFileId !== undefined && current?.id !== baseFileId)
+    return { fileId: baseFileId, version: baseVersion }
   if (current && baseVersion > current.version) {
     throw new CloudsyncError(
       'STALE_BASE',

@@ -93,7 +93,7 @@ export async function changesAfter(
   const { rows } = await db.query<LoggedChange>(
     `SELECT c.seq, c.kind, c.file_id AS "fileId", c.path, c.from_path AS "fromPath", c.version,
        v.size, v.hash,
-       CASE WHEN c.kind IN ('created', 'modified') THEN v.manifest END AS manifest,
+       CASE WHEN c.kind <> 'deleted' THEN v.manifest END AS manifest,
        c.device_id AS "deviceId", c.committed_at AS "committedAt", c.conflict_of AS "conflictOf"
      FROM changes c JOIN file_versions v ON v.file_id = c.file_id AND v.version = c.version
      WHERE c.account_id = $1 AND c.seq > $2

@@ -29,7 +29,7 @@ import { ChangesResponse, CoordinatorList } from '../../protocol/schemas/sync.ts
 import { type Parser, parser } from '../../protocol/validate.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
 import { CoordinatorEndpoints, isUnreachable } from './endpoints.ts'
-import { httpCall, parseAnswer } from './http-request.ts'
+import { type HttpTransport, httpCall, parseAnswer } from './http-request.ts'
 
 export interface HttpCoordinatorOptions {
   /** e.g. `http://127.0.0.1:8080`; a path prefix is kept. */
@@ -43,6 +43,8 @@ export interface HttpCoordinatorOptions {
   timeoutMs?: number
   /** Per chunk PUT or GET: up to 64 MiB on a slow link. */
   chunkTimeoutMs?: number
+  /** What carries the calls: node:http by default, a simulated network in the simulator. */
+  transport?: HttpTransport
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000
@@ -77,9 +79,11 @@ export class HttpCoordinator implements CoordinatorApi {
   readonly #auth: string
   readonly #timeoutMs: number
   readonly #chunkTimeoutMs: number
+  readonly #call: HttpTransport
 
   constructor(options: HttpCoordinatorOptions) {
     this.endpoints = options.endpoints ?? new CoordinatorEndpoints([options.baseUrl ?? ''])
+    this.#call = options.transport ?? httpCall
     this.#auth = `Bearer ${options.credential}`
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.#chunkTimeoutMs = options.chunkTimeoutMs ?? DEFAULT_CHUNK_TIMEOUT_MS
@@ -99,7 +103,7 @@ export class HttpCoordinator implements CoordinatorApi {
   }
 
   async putChunk(upload: ChunkUpload, ciphertext: Uint8Array, signal?: AbortSignal) {
-    await httpCall({
+    await this.#call({
       method: 'PUT',
       url: upload.url,
       // The presigned headers carry the checksum S3 checks; send them exactly as given.
@@ -118,7 +122,7 @@ export class HttpCoordinator implements CoordinatorApi {
   }
 
   async fetchChunk(url: string, signal?: AbortSignal): Promise<Uint8Array> {
-    const answer = await httpCall({
+    const answer = await this.#call({
       method: 'GET',
       url,
       timeoutMs: this.#chunkTimeoutMs,
@@ -241,7 +245,7 @@ export class HttpCoordinator implements CoordinatorApi {
     const headers: Record<string, string> = { authorization: this.#auth }
     // No content-type without a body: Fastify refuses an empty application/json body.
     if (options.body !== undefined) headers['content-type'] = 'application/json'
-    return httpCall({
+    return this.#call({
       method,
       url: base + path + queryString(options.query),
       headers,

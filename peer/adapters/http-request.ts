@@ -30,6 +30,9 @@ export interface HttpAnswer {
   body: Uint8Array
 }
 
+/** What carries a call: `httpCall` over node:http, or a simulated network. */
+export type HttpTransport = (call: HttpCall) => Promise<HttpAnswer>
+
 const errorBody = parser(ErrorBody, 'error answer')
 
 /** Codes for error answers without our JSON body (S3's XML, a proxy's HTML page). */
@@ -58,9 +61,7 @@ export async function httpCall(call: HttpCall): Promise<HttpAnswer> {
   const timeout = AbortSignal.timeout(call.timeoutMs)
   const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout
   try {
-    const { status, body } = await exchange(call, signal)
-    if (status >= 200 && status < 300) return { status, body }
-    throw errorFromAnswer(status, body, call.what)
+    return checkedAnswer(await exchange(call, signal), call.what)
   } catch (err) {
     if (call.signal?.aborted) throw call.signal.reason
     if (isCloudsyncError(err)) throw err
@@ -69,6 +70,12 @@ export async function httpCall(call: HttpCall): Promise<HttpAnswer> {
     }
     throw new CloudsyncError('UNAVAILABLE', `${call.what} failed: ${describeNetworkError(err)}`)
   }
+}
+
+/** A 2xx answer as is; any other status as the CloudsyncError every caller branches on. */
+export function checkedAnswer(answer: HttpAnswer, what: string): HttpAnswer {
+  if (answer.status >= 200 && answer.status < 300) return answer
+  throw errorFromAnswer(answer.status, answer.body, what)
 }
 
 /** One request over node:http(s); redirects are answers like any other (never followed). */

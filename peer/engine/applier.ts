@@ -115,8 +115,12 @@ export class ChangeApplier {
     const from = change.fromPath!
     const entry = index.getFile(from)
     const target = index.getFile(change.path)
-    if (target && target.fileId === change.fileId && target.version >= change.version)
+    if (target && target.fileId === change.fileId && target.version >= change.version) {
+      // Here already (this device moved it, or wrote it afresh): a copy left at the old
+      // path is the same file, and goes unless it was edited since.
+      if (entry?.fileId === change.fileId) await this.#dropCopy(from, entry)
       return 'already-synced'
+    }
     const local = entry && entry.fileId === change.fileId ? await fs.stat(from) : undefined
     if (entry && local && sameStat(local, entry.stat) && !(await fs.stat(change.path))) {
       if (await fs.rename(from, change.path, local)) {
@@ -129,9 +133,19 @@ export class ChangeApplier {
         return 'moved'
       }
     }
-    // The source was edited locally or is missing: fetch the moved version afresh, and
-    // leave any local edit at the old path to be uploaded on its own.
-    return this.#write({ ...change, kind: 'modified' }, signal)
+    // The source was edited locally or is missing, or the target is taken: fetch the
+    // moved version afresh, and leave any local edit at the old path to be uploaded on
+    // its own. An unedited source is the moved file: it leaves the old path either way.
+    const outcome = await this.#write({ ...change, kind: 'modified' }, signal)
+    if (entry?.fileId === change.fileId) await this.#dropCopy(from, entry)
+    return outcome
+  }
+
+  async #dropCopy(path: string, entry: IndexedFile): Promise<void> {
+    const { fs, index } = this.#deps
+    const local = await fs.stat(path)
+    if (local && !sameStat(local, entry.stat)) return
+    if (!local || (await fs.remove(path, local))) index.removeFile(path)
   }
 
   /** Fetches, verifies and writes a version; false when a local edit appeared meanwhile. */

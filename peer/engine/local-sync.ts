@@ -2,7 +2,8 @@ import { isCloudsyncError } from '../../protocol/errors.ts'
 import { isValidPath } from '../../protocol/paths.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
 import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-system.ts'
-import type { IndexedFile, SyncIndex } from '../ports/sync-index.ts'
+import type { IndexedFile, SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
+import { isRetryable } from '../retry.ts'
 import type { PathLocks } from './path-locks.ts'
 import { errorCode, type SyncProblems } from './sync-problems.ts'
 import { FileChangedError, type Uploader } from './uploader.ts'
@@ -60,6 +61,8 @@ export class LocalSync {
     const { index, now } = this.#deps
     const present: string[] = []
     const retry: string[] = []
+    /** Gone before their first upload finished: that upload may have committed all the same. */
+    const unfinished: string[] = []
     for (const path of new Set(paths)) {
       const stat = await this.#stat(path)
       if (stat === 'skip') continue
@@ -72,7 +75,17 @@ export class LocalSync {
       if (stat) this.#vanished.delete(path)
       if (!stat && entry && !this.#vanished.has(path))
         this.#vanished.set(path, { entry, since: now() })
-      else if (stat && !sameStat(stat, entry?.stat)) present.push(path)
+      // An unfinished upload is settled even when the file now matches the index (a
+      // remote version written over it since): otherwise its checkpoint stays for good.
+      else if (stat && (!sameStat(stat, entry?.stat) || index.getUpload(path))) present.push(path)
+      else if (!stat && !entry && index.getUpload(path)) unfinished.push(path)
+    }
+    for (const path of unfinished) {
+      const checkpoint = index.getUpload(path)
+      if (!checkpoint) continue
+      await this.#attempt(path, retry, () => this.#settleUnfinished(checkpoint, signal))
+      // It did commit: now it is a delete to send.
+      if (index.getFile(path)) retry.push(path)
     }
     for (const path of present) {
       signal?.throwIfAborted()
@@ -167,6 +180,8 @@ export class LocalSync {
 
   async #syncPresent(path: string, signal?: AbortSignal): Promise<void> {
     const { index, uploader, api, retry } = this.#deps
+    const unfinished = index.getUpload(path)
+    if (unfinished) await this.#settleUnfinished(unfinished, signal)
     const entry = index.getFile(path)
     const file = await uploader.encode(path, signal)
     if (!file || sameStat(file.stat, entry?.stat)) return
@@ -177,9 +192,15 @@ export class LocalSync {
       this.counters.unchanged++
       return
     }
+    // Only a path the index still holds for that file: one a remote move took away is
+    // stale, and moving from it would leave the real source to be deleted after the grace.
     const movedFrom = entry
       ? undefined
-      : [...this.#vanished.values()].find((v) => v.entry.contentHash === file.manifest.hash)?.entry
+      : [...this.#vanished.values()].find(
+          (v) =>
+            v.entry.contentHash === file.manifest.hash &&
+            index.getFile(v.entry.path)?.fileId === v.entry.fileId,
+        )?.entry
     if (movedFrom) {
       const moved = await retry(() =>
         api.moveFile(movedFrom.fileId, path, movedFrom.version, signal),
@@ -197,7 +218,14 @@ export class LocalSync {
         return
       }
     }
-    const result = await uploader.upload(path, file, entry?.version ?? null, signal)
+    const result = await uploader.upload(
+      path,
+      file,
+      entry?.version ?? null,
+      signal,
+      path,
+      entry?.fileId,
+    )
     index.putFile(
       {
         path,
@@ -211,6 +239,36 @@ export class LocalSync {
     )
     index.finishUpload(path)
     this.counters.uploaded++
+  }
+
+  /**
+   * An earlier upload of the path that failed part-way: its commit may have happened with
+   * only the answer lost. Finish or confirm it first, so the next upload is based on the
+   * version it made (not on none, which would turn the device's own write into a conflict
+   * copy); a session that is gone, or a file changed since, is dropped.
+   */
+  async #settleUnfinished(checkpoint: UploadCheckpoint, signal?: AbortSignal): Promise<void> {
+    const { index, uploader } = this.#deps
+    try {
+      const result = await uploader.resume(checkpoint, signal)
+      const current = index.getFile(checkpoint.path)
+      const newer =
+        current !== undefined &&
+        current.fileId === result?.fileId &&
+        current.version >= result.version
+      if (result && !newer) {
+        const { path, manifest, stat, plainHashes } = checkpoint
+        const { fileId, version } = result
+        index.putFile(
+          { path, fileId, version, stat, contentHash: manifest.hash, manifest },
+          plainHashes,
+        )
+      }
+    } catch (err) {
+      // Unreachable: keep the checkpoint and try again later. Anything else: start over.
+      if (signal?.aborted || isRetryable(err)) throw err
+    }
+    index.finishUpload(checkpoint.path)
   }
 
   async #syncGone(entry: IndexedFile, signal?: AbortSignal): Promise<void> {

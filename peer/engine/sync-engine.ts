@@ -199,6 +199,8 @@ export class SyncEngine {
       if (this.problems.set(path, 'unsyncable', { reason }))
         this.#log('warn', 'not syncing an entry of the folder', { path, reason })
     }
+    // Unfinished uploads too: one whose file is gone still has to be settled.
+    for (const upload of this.#deps.index.listUploads()) paths.push(upload.path)
     this.markDirty(paths)
   }
 

@@ -106,13 +106,18 @@ export class Uploader {
     baseVersion: number | null,
     signal?: AbortSignal,
     remotePath = path,
+    /** The file `baseVersion` is a version of, when the device knows it. */
+    baseFileId?: string,
   ): Promise<UploadCompleteResponse> {
     const { api, index, retry, now } = this.#deps
     const { manifest } = file
     this.uploads.begin(path, file)
     try {
       const session = await retry(() =>
-        api.initUpload({ path: remotePath, ...manifest, baseVersion }, signal),
+        api.initUpload(
+          { path: remotePath, ...manifest, baseVersion, ...(baseFileId && { baseFileId }) },
+          signal,
+        ),
       )
       this.counters.chunksDeduplicated += manifest.chunks.length - session.missing.length
       index.beginUpload({

@@ -38,6 +38,11 @@ export const UploadInitRequest = Type.Object(
     hash: Sha256Hex,
     chunks: Chunks,
     baseVersion: Type.Union([Version, Type.Null()]),
+    /**
+     * The file the base version is a version of. Without it, the file now at the path:
+     * wrong when that file was moved away and another created there since.
+     */
+    baseFileId: Type.Optional(FileId),
   },
   { additionalProperties: false },
 )
