@@ -133,6 +133,12 @@ export class Workspace {
     return dir
   }
 
+  /** Ends `child` (started elsewhere) with the rest at close(). */
+  adopt(child: ChildProcess): void {
+    this.#children.add(child)
+    child.once('exit', () => this.#children.delete(child))
+  }
+
   /** Runs a cloudsync command to completion; its stdout, trimmed. */
   async cli(args: string[], timeoutMs = 60_000): Promise<string> {
     const { stdout } = await run(process.execPath, [CLI, ...args], {

@@ -30,6 +30,7 @@ import {
   Workspace,
   waitFor,
 } from './harness.ts'
+import { ensureSyncthing, syncthingTransfer } from './syncthing.ts'
 
 const args = benchArgs({ edits: { type: 'string' }, mib: { type: 'string' } })
 const { json } = args
@@ -49,7 +50,8 @@ await ws.run('bench:sync', main)
 async function main() {
   const tmp = await ws.tempDir('/tmp', 'cloudsync-bench-sync-')
   const shm = await ws.tempDir('/dev/shm', 'cloudsync-bench-blobs-')
-  const need = 3 * BIG + 256 * MiB // source, A's copy, B's copy (dd and TCP files are removed)
+  // source, A's copy, B's copy, then Syncthing's B copy (dd and TCP files are removed)
+  const need = 4 * BIG + 256 * MiB
   if ((await freeBytes(tmp)) < need) throw new Error(`need ${need / GiB} GiB free in /tmp`)
   if ((await freeBytes(shm)) < BIG + 256 * MiB)
     throw new Error(`need ${BIG / GiB} GiB free in /dev/shm`)
@@ -200,6 +202,16 @@ async function main() {
   const sourceNames = Object.keys(after?.sources ?? {})
   const [rssA, rssB] = [peaks.get(a.pid) ?? 0, peaks.get(b.pid) ?? 0]
 
+  // --- the side-by-side peer: Syncthing on the same bytes, in the same run ---
+  let syncthingRate: number | undefined
+  if (ensureSyncthing(log)) {
+    const stSource = join(tmp, 'st.src')
+    await rename(source, stSource)
+    const seconds = await syncthingTransfer(ws, tmp, stSource)
+    syncthingRate = mbps(BIG, seconds * 1000)
+    log(`Syncthing A -> B: ${fmt(seconds, 2)} s, ${fmt(syncthingRate)} MB/s`)
+  }
+
   const figures = {
     latency_p50_ms: round(lat.p50),
     latency_p90_ms: round(lat.p90),
@@ -209,6 +221,8 @@ async function main() {
     tcp_mbps: round(mbps(BIG, tcpMs)),
     disk_limit_mbps: round(ddRate),
     peak_rss_mb: round(Math.max(rssA, rssB)),
+    syncthing_mbps: syncthingRate === undefined ? null : round(syncthingRate),
+    vs_syncthing: syncthingRate === undefined ? null : round2(transferRate / syncthingRate),
   }
   const mb = (n: number) => `${fmt(n / 1e6)} MB`
   report(
@@ -227,6 +241,12 @@ async function main() {
         sourceNames.map((name) => `${name} ${mb(delta(name))}`).join(', ') || 'nothing counted',
       ],
       ['  share of dd', `${fmt((100 * transferRate) / ddRate)}% (aim >= 85%)`],
+      [
+        'Syncthing A -> B, same file',
+        syncthingRate === undefined
+          ? 'not installed'
+          : `${fmt(syncthingRate)} MB/s, vs_syncthing ${fmt(transferRate / syncthingRate, 2)} (bar >= 1.0)`,
+      ],
       ['plain TCP copy + fsync', `${fmt(mbps(BIG, tcpMs))} MB/s`],
       ['dd conv=fsync (disk limit)', `${fmt(ddRate)} MB/s`],
       [
@@ -244,6 +264,10 @@ async function main() {
 
 function round(n: number): number {
   return Math.round(n * 10) / 10
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100
 }
 
 /** Random-looking bytes fast: AES-CTR would do, but 16 MiB of randomBytes a time is plenty. */
