@@ -21,6 +21,7 @@ import {
 } from '../../coordinator/index.ts'
 import type { HttpAnswer, HttpCall } from '../../peer/index.ts'
 import type { LinkDeviceResponse } from '../../protocol/schemas/devices.ts'
+import { linkProofBytes } from '../../protocol/certificates.ts'
 
 export const COORDINATOR_URL = 'http://coordinator.sim'
 
@@ -147,14 +148,16 @@ export class SimCoordinator {
     for (let i = 0; i < count; i++) {
       const name = `device-${i}`
       const key = await generateKeyPair('Ed25519')
+      const peerId = peerIdFromPublicKey(key.publicKey).toString()
       const res = await this.#app.inject({
         method: 'POST',
         url: '/devices',
         payload: {
           token: next,
           name,
-          peerId: peerIdFromPublicKey(key.publicKey).toString(),
+          peerId,
           publicKey: Buffer.from(key.publicKey.raw).toString('base64'),
+          proof: Buffer.from(await key.sign(linkProofBytes(next, peerId))).toString('base64'),
         },
       })
       if (res.statusCode !== 201) throw new Error(`link failed: ${res.statusCode} ${res.body}`)

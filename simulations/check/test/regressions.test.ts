@@ -49,6 +49,16 @@ const regressions: Regression[] = [
     options: { devices: 3, steps: 20, swaps: false },
     bug: 'an unfinished upload of a file that a remote version then replaced left its checkpoint for good',
   },
+  {
+    seed: 121,
+    options: { devices: 3, steps: 20, swaps: false },
+    bug: 'a remote version skipped for a local edit not yet uploaded never came back once that local file was deleted before its upload',
+  },
+  {
+    seed: 2,
+    options: { devices: 2, steps: 20 },
+    bug: 'a file replaced by a folder of the same name stopped the other device at that cursor for good (issue 14 item 2)',
+  },
 ]
 
 describe('simulator regressions', () => {

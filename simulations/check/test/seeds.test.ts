@@ -10,7 +10,10 @@ import { type PlanOptions, planFor } from '../workload.ts'
 /** Seeds per run, at most; fewer when the time below runs out first. */
 const SEEDS = 40
 const BUDGET_MS = 150_000
-/** Files replaced by folders stay out until issue 14 item 2 lands (see issue-14.test.ts). */
+/**
+ * Files replaced by folders stay out of the fresh seeds while one case is open: a file
+ * replaced by a folder on one device while another edits the file (see swaps.test.ts).
+ */
 const OPTIONS: PlanOptions = { devices: 3, steps: 20, swaps: false }
 
 it('fresh seeds keep every invariant', async () => {
