@@ -9,6 +9,7 @@
 import { mkdtemp, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { exitOnHelp } from '../../protocol/bench/report.ts'
 import { LabAccount, LabCoordinator, until } from '../lab/cloudsync.ts'
 import { sha256File, writeRandom } from '../lab/files.ts'
 import { Lab } from '../lab/lab.ts'
@@ -16,29 +17,19 @@ import { listen, run } from '../lab/probes.ts'
 import { requireRoot } from '../lab/shell.ts'
 import { NET } from '../lab/spec.ts'
 
-const USAGE = `usage: npm run bench:household -- [--json] [--uplink-mbit 20] [--downlink-mbit 50] [--rtt-ms 0] [--mib 1024]
-  Two LAN devices, the cloud behind a tbf-limited uplink; a file of --mib MiB saved on the first.
-  Prints lan_visible_s, cloud_commit_s, lan_tcp_copy_s and lan_ratio (--json: one JSON line last).
-  Needs root (network namespaces).`
-
-const { values } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-    'uplink-mbit': { type: 'string', default: '20' },
-    'downlink-mbit': { type: 'string', default: '50' },
-    'rtt-ms': { type: 'string', default: '0' },
-    mib: { type: 'string', default: '1024' },
-  },
-})
-if (values.help) {
-  console.log(USAGE)
-  process.exit(0)
-}
+const options = {
+  json: { type: 'boolean', default: false },
+  'uplink-mbit': { type: 'string', default: '20' },
+  'downlink-mbit': { type: 'string', default: '50' },
+  'rtt-ms': { type: 'string', default: '0' },
+  mib: { type: 'string', default: '1024' },
+} as const
+exitOnHelp(options)
+const { values } = parseArgs({ options })
 const num = (name: keyof typeof values, min: number) => {
   const v = Number(values[name])
   if (!Number.isFinite(v) || v < min) {
-    process.stderr.write(`--${name} must be a number >= ${min}\n${USAGE}\n`)
+    process.stderr.write(`--${name} must be a number >= ${min} (see --help)\n`)
     process.exit(2)
   }
   return v

@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises'
+import { readdir, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { CloudsyncError } from '../../../protocol/errors.ts'
 import { bufferSink, FileAssembler } from '../../../protocol/pipeline/assemble.ts'
@@ -77,7 +78,11 @@ it('answers CHUNK_CORRUPT for tampered bytes in the store and NOT_FOUND for an u
   const [bad, ...good] = file.manifest.chunks.map((c) => c.id)
   const stored = Buffer.from(file.ciphertexts.get(bad!)!)
   stored[5] = stored[5]! ^ 0xff
-  await writeFile(t.blobs!.pathOf(bad!), stored)
+  // Blob keys are per account (`<account>.<chunk id>`): tamper with the object that was PUT.
+  const dir = dirname(t.blobs!.pathOf(bad!))
+  const [key] = (await readdir(dir)).filter((name) => name.endsWith(bad!))
+  expect(key).toBeDefined()
+  await writeFile(join(dir, key!), stored)
 
   const source = cloudSource(api, fileId, 1)
   const unknown = 'f'.repeat(64)
