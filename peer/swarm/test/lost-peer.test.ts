@@ -37,16 +37,29 @@ function rewired(
   })
 }
 
-/** Reads until `limit` bytes came, then the connection dies (as when the sender is killed). */
+/**
+ * Delivers exactly `limit` bytes, then the connection dies (as when the sender is killed).
+ * A piece that crosses the limit is cut: one piece may hold a whole chunk and more.
+ */
 const cutAfter = (stream: Stream, limit: number) =>
   rewired(stream, async function* (source) {
     let seen = 0
     for await (const piece of source) {
-      yield piece
-      seen += pieceSize(piece)
-      if (seen >= limit) throw new Error('connection reset by the test')
+      const size = pieceSize(piece)
+      if (seen + size < limit) {
+        seen += size
+        yield piece
+        continue
+      }
+      yield bytesOf(piece).subarray(0, limit - seen)
+      throw new Error('connection reset by the test')
     }
   })
+
+function bytesOf(piece: unknown): Uint8Array {
+  if (piece instanceof Uint8Array) return piece
+  return Buffer.concat([...(piece as Iterable<Uint8Array>)])
+}
 
 /** Delivers everything, but reports the stream's end only `ms` later. */
 const lateEnd = (stream: Stream, ms: number) =>
