@@ -69,7 +69,13 @@ const examples: [string, TSchema, Record<string, unknown>][] = [
   [
     'LinkDeviceRequest',
     S.LinkDeviceRequest,
-    { token: 'tok_0123456789abcdef', name: 'laptop', peerId, publicKey: keys.publicKey },
+    {
+      token: 'tok_0123456789abcdef',
+      name: 'laptop',
+      peerId,
+      publicKey: keys.publicKey,
+      proof: Buffer.alloc(64, 1).toString('base64'),
+    },
   ],
   [
     'LinkDeviceResponse',
