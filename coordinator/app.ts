@@ -3,7 +3,7 @@
  * tests call `app.inject()`). Infrastructure plugins first, then the route groups.
  */
 
-import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { BlobStore } from './blobs/index.ts'
@@ -16,9 +16,12 @@ import { feedPlugin } from './plugins/feed.ts'
 import { gcPlugin } from './plugins/gc.ts'
 import { healthPlugin } from './plugins/health.ts'
 import { keysPlugin } from './plugins/keys.ts'
+import { logSerializers, redactPaths } from './plugins/log-redaction.ts'
 import { metricsPlugin } from './plugins/metrics.ts'
 import { openapiPlugin } from './plugins/openapi.ts'
 import { operatorPlugin } from './plugins/operator.ts'
+import { utf8JsonPlugin } from './plugins/utf8-json.ts'
+import { strictValidatorCompiler } from './plugins/validator.ts'
 import { adminRoutes } from './routes/admin/index.ts'
 import { deviceRoutes } from './routes/devices/index.ts'
 import { filesRoutes } from './routes/files/index.ts'
@@ -31,11 +34,18 @@ export interface AppDeps {
   blobs?: BlobStore
   bus?: Bus
   now?: () => Date
+  /** Where the request log goes instead of stdout (tests read it). */
+  logStream?: { write(line: string): void }
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: {
+      level: config.logLevel,
+      serializers: logSerializers,
+      redact: redactPaths,
+      ...(deps.logStream && { stream: deps.logStream }),
+    },
     bodyLimit: config.limits.bodyLimit,
     // Devices retry on a dropped connection; a hung one must not hold a socket for ever.
     requestTimeout: 120_000,
@@ -47,10 +57,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // TypeBox checks requests instead of Fastify's default Ajv, which would strip unknown
   // fields silently (removeAdditional) and coerce body types for every part ("350" -> 350,
   // and 0 -> null in a `Version | null` union). Here bodies are checked as sent, extra
-  // fields are refused, and only query strings and params (text by nature) are converted.
-  app.setValidatorCompiler(TypeBoxValidatorCompiler)
+  // fields are refused, and only query strings and params (text by nature) are converted,
+  // from decimal digits only.
+  app.setValidatorCompiler(strictValidatorCompiler)
 
   await app.register(errorsPlugin)
+  await app.register(utf8JsonPlugin)
   // Before the backends: the local blob store's URL key is derived from the coordinator key.
   await app.register(keysPlugin, { config })
   await app.register(backendsPlugin, {
