@@ -152,6 +152,8 @@ export class LocalSync {
   async #ignore(path: string): Promise<void> {
     const stat = await this.#deps.fs.stat(path).catch(() => undefined)
     this.#deps.onIgnored?.(path, stat !== undefined)
+    // An upload cut short by the new rule is dropped, not left pending for good.
+    if (this.#deps.index.getUpload(path)) this.#deps.index.finishUpload(path)
     this.#vanished.delete(path)
     this.#deps.problems.clear(path, 'unsyncable')
     this.#forget(path)
