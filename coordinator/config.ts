@@ -70,6 +70,11 @@ export interface Config {
   gcGraceMs: number
   /** How often this instance runs garbage collection; 0 = never (tests call runGc). */
   gcIntervalMs: number
+  /**
+   * The undelete window: how long a deleted or overwritten version stays restorable before
+   * the collector may drop it and then its chunks (docs/DESIGN.md "Version retention").
+   */
+  versionRetentionMs: number
   /** `account` (default): dedup within an account; `global`: across accounts (trades privacy). */
   dedupDomain: 'account' | 'global'
   /** The operator's global domain secret, base64 of 32 bytes (required with `global`). */
@@ -179,6 +184,7 @@ export function loadConfig(env: Env = {}, defaults: Partial<Config> = {}): Confi
     gcIntervalMs:
       int('GC_INTERVAL_SECONDS', (defaults.gcIntervalMs ?? 600_000) / 1000, 0, 7 * 24 * 3600) *
       1000,
+    versionRetentionMs: int('VERSION_RETENTION_DAYS', 30, 0, 36_500) * 86_400_000,
     dedupDomain: oneOf('DEDUP_DOMAIN', ['account', 'global'], 'account'),
     globalDomainSecret: str('GLOBAL_DOMAIN_SECRET'),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, defaults.logLevel ?? 'info'),

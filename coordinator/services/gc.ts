@@ -21,6 +21,7 @@ import { bytesInUse, lockChunkBytes } from '../store/chunk-bytes.ts'
 import { collectableChunks, deleteCollectableChunk, type StoredChunkRef } from '../store/chunks.ts'
 import type { Db } from '../store/index.ts'
 import { expireSessions, markSwept, unsweptSessions } from '../store/session-expiry.ts'
+import { pruneRetiredVersions } from '../store/version-retention.ts'
 import type { AccountFeed } from './account-feed.ts'
 import { mapLimit } from './chunk-presence.ts'
 
@@ -29,7 +30,7 @@ export interface GcDeps {
   db: Db
   blobs: BlobStore
   feed: Pick<AccountFeed, 'publish'>
-  config: Pick<Config, 'gcGraceMs'>
+  config: Pick<Config, 'gcGraceMs' | 'versionRetentionMs'>
   log: Pick<FastifyBaseLogger, 'warn'>
 }
 
@@ -38,9 +39,11 @@ export interface GcLimits {
   maxChunks: number
   /** Sessions expired, and swept, per run. */
   maxSessions: number
+  /** Versions past the undelete window pruned per run. */
+  maxVersions: number
 }
 
-export const DEFAULT_GC_LIMITS: GcLimits = { maxChunks: 1000, maxSessions: 200 }
+export const DEFAULT_GC_LIMITS: GcLimits = { maxChunks: 1000, maxSessions: 200, maxVersions: 1000 }
 
 export interface GcReport {
   expiredSessions: string[]
@@ -49,6 +52,8 @@ export interface GcReport {
   /** Blobs deleted: ids no domain indexes any more. */
   blobsDeleted: number
   sweptSessions: number
+  /** Versions past the undelete window no longer kept (their chunks may go next). */
+  versionsPruned: number
 }
 
 /** Deletes in flight at once: each holds a connection while its blob delete runs. */
@@ -60,6 +65,12 @@ export async function runGc(
   limits: GcLimits = DEFAULT_GC_LIMITS,
 ): Promise<GcReport> {
   const cutoff = new Date(now.getTime() - deps.config.gcGraceMs)
+  const versionsPruned = await pruneRetiredVersions(
+    deps.db,
+    new Date(now.getTime() - deps.config.versionRetentionMs),
+    now,
+    limits.maxVersions,
+  )
   const expired = await expireSessions(deps.db, now, limits.maxSessions)
   for (const s of expired.sessions) {
     deps.feed.publish(s.accountId, { type: 'pending-expired', sessionId: s.id })
@@ -84,6 +95,7 @@ export async function runGc(
     chunksCollected: outcomes.filter((o) => o !== 'kept').length,
     blobsDeleted: outcomes.filter((o) => o === 'bytes').length,
     sweptSessions: 0,
+    versionsPruned,
   }
   for (const s of await unsweptSessions(deps.db, limits.maxSessions, limits.maxChunks)) {
     const deleted = await mapLimit(s.chunkIds, DELETE_CONCURRENCY, (id) =>

@@ -102,7 +102,13 @@ export function runGcSuite(name: string, open: () => Promise<FlowBackend>): void
       const sessionId = await abandon(laptop!, 'young.bin', file, true)
       // runGc takes its dependencies: here the app's backends with a one-day grace period.
       const { db, blobs, feed, log } = t.app
-      const deps = { db, blobs, feed, log, config: { gcGraceMs: 24 * HOUR } }
+      const deps = {
+        db,
+        blobs,
+        feed,
+        log,
+        config: { gcGraceMs: 24 * HOUR, versionRetentionMs: 30 * 24 * HOUR },
+      }
       const expired = await runGc(deps, later(3))
       expect(expired.expiredSessions).toContain(sessionId)
       expect(await stored(file, laptop!)).toEqual([true])
@@ -152,7 +158,7 @@ export function runGcSuite(name: string, open: () => Promise<FlowBackend>): void
       const sessions: string[] = []
       for (const [i, f] of files.entries())
         sessions.push(await abandon(laptop!, `b${i}.bin`, f, true))
-      const first = await runGc(t.app, later(3), { maxChunks: 1, maxSessions: 1 })
+      const first = await runGc(t.app, later(3), { maxChunks: 1, maxSessions: 1, maxVersions: 1 })
       expect(first.expiredSessions).toHaveLength(1)
       expect(first.chunksCollected).toBeLessThanOrEqual(1)
       const runs = await Promise.all([1, 2, 3].map(() => runGc(t.app, later(3), DEFAULT_GC_LIMITS)))

@@ -1,6 +1,6 @@
 /**
  * `history PATH` and `restore PATH [--at TIME]`: the way back from a mistake. The
- * coordinator keeps every version, so a restore commits an old version's manifest again as
+ * coordinator keeps every version for its undelete window (VERSION_RETENTION_DAYS), so a restore commits an old version's manifest again as
  * the path's newest version: no bytes move, and every device syncs it like any edit.
  */
 import type { Command } from 'commander'
@@ -22,6 +22,12 @@ function describe(e: HistoryEvent, path: string): string {
 /** An event that left content at `path`: its version is what was there after it. */
 const leftContentAt = (e: HistoryEvent, path: string) => e.kind !== 'deleted' && e.path === path
 
+/** Whether an event's version can still be brought back (the undelete window). */
+function keptNote(e: HistoryEvent): string {
+  if (e.pruned) return '  [no longer kept]'
+  return e.restorableUntil ? `  [restorable until ${e.restorableUntil}]` : ''
+}
+
 /**
  * The version to bring back: what was at `path` at `at`, or without a time, the newest
  * content that differs from what is there now.
@@ -36,9 +42,14 @@ function chooseVersion(
     const then = events.find((e) => new Date(e.committedAt) <= at)
     if (!then || !leftContentAt(then, path))
       throw new CliError(`Nothing was at ${path} at ${at.toISOString()}`, EXIT.notFound)
+    if (then.pruned)
+      throw new CliError(
+        `The content of ${path} at ${at.toISOString()} is no longer kept (the undelete window closed)`,
+        EXIT.notFound,
+      )
     return then
   }
-  const earlier = events.find((e) => leftContentAt(e, path) && e.hash !== liveHash)
+  const earlier = events.find((e) => leftContentAt(e, path) && e.hash !== liveHash && !e.pruned)
   if (!earlier) throw new CliError(`${path} has no earlier version to restore`, EXIT.notFound)
   return earlier
 }
@@ -82,7 +93,7 @@ export function registerHistoryCommands(program: Command): void {
       for (const e of events) {
         const size = e.kind === 'deleted' ? '' : bytes(e.size)
         process.stdout.write(
-          `${e.committedAt}  v${String(e.version).padEnd(4)} ${size.padStart(10)}  ${describe(e, path)}  (device ${e.deviceId.slice(0, 8)})\n`,
+          `${e.committedAt}  v${String(e.version).padEnd(4)} ${size.padStart(10)}  ${describe(e, path)}  (device ${e.deviceId.slice(0, 8)})${keptNote(e)}\n`,
         )
       }
     })

@@ -15,6 +15,8 @@ export interface StatusInputs {
   /** Changes the coordinator holds after the status file's cursor (`more`: at least that). */
   behind: { changes: number; more: boolean } | undefined
   now: number
+  /** `--verbose`: the ignored paths too. */
+  verbose?: boolean
 }
 
 /** Problems listed one per line; the rest are counted. */
@@ -51,6 +53,7 @@ export function statusLines(inputs: StatusInputs): string[] {
     if (count > PROBLEM_LINES)
       lines.push(`  ... and ${count - PROBLEM_LINES} more (--json lists 200)`)
   }
+  lines.push(...ignoredLines(status, inputs.verbose ?? false))
   if (status.disk) {
     const { freeBytes, totalBytes, fullPaths } = status.disk
     const full = fullPaths > 0 ? `; DISK FULL: ${fullPaths} path(s) could not be written` : ''
@@ -70,6 +73,17 @@ export function statusLines(inputs: StatusInputs): string[] {
         `from ${(SOURCE_LABELS[name] ?? name).padEnd(22)} ${c.chunks} chunk(s), ${bytes(c.bytes)}${c.failures ? `, ${c.failures} failure(s)` : ''}`,
     ),
   )
+  return lines
+}
+
+/** A rules file not in force always shows; the ignored paths with `--verbose`. */
+function ignoredLines(status: DaemonStatus, verbose: boolean): string[] {
+  const { count = 0, paths = [], rulesError } = status.ignored ?? {}
+  const lines = rulesError ? [`rules    ${rulesError}`] : []
+  if (!verbose) return lines
+  lines.push(`ignored  ${count} path(s) kept out of sync by the ignore rules${count ? ':' : ''}`)
+  for (const path of paths) lines.push(`  ${JSON.stringify(path)}`)
+  if (count > paths.length) lines.push(`  ... and ${count - paths.length} more`)
   return lines
 }
 

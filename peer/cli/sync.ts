@@ -79,7 +79,8 @@ export function registerSyncCommands(program: Command): void {
       'the linked folder (default: the one holding the working directory)',
     )
     .option('--json', 'print the status as JSON', false)
-    .action(async (opts: { dir?: string; json: boolean }) => {
+    .option('-v, --verbose', 'also list the paths the ignore rules keep out of sync', false)
+    .action(async (opts: { dir?: string; json: boolean; verbose: boolean }) => {
       const { state, stateDir } = await loadLinked(opts.dir)
       const readJson = <T>(name: string) =>
         readFile(join(stateDir, name), 'utf8')
@@ -121,6 +122,7 @@ export function registerSyncCommands(program: Command): void {
         devices,
         behind,
         now: Date.now(),
+        verbose: opts.verbose,
       })
       process.stdout.write(`${lines.join('\n')}\n`)
     })

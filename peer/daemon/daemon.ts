@@ -285,6 +285,11 @@ export class Daemon {
         lastAt: iso(p.lastAt),
         attempts: p.attempts,
       })),
+      ignored: {
+        count: engine.ignored.count,
+        paths: engine.ignored.list(),
+        ...(engine.ignoreRules.error !== undefined && { rulesError: engine.ignoreRules.error }),
+      },
       ...(this.#disk && {
         disk: {
           ...this.#disk,

@@ -40,6 +40,11 @@ export interface DaemonStatus {
   /** Paths that cannot be synced now, and why (sync-problems.ts); the first 200. */
   problems?: StatusProblem[]
   problemCount?: number
+  /**
+   * Paths the ignore rules keep out of sync (the first IGNORED_LIST_MAX, sorted), and why
+   * `.cloudsyncignore` is not in force when it cannot be used.
+   */
+  ignored?: { count: number; paths: string[]; rulesError?: string }
   /** The synced folder's file system, and how many paths failed for lack of space. */
   disk?: { freeBytes: number; totalBytes: number; fullPaths: number }
   /** Errors no task handled (the process guard kept the daemon alive). */

@@ -15,6 +15,8 @@ export interface ApplierDeps {
   index: SyncIndex
   secret: Uint8Array
   fetcher: ChunkFetcher
+  /** Paths the ignore rules keep out of sync: their remote changes are not applied. */
+  ignores?: (path: string) => boolean
   /** Where a file version's chunks may come from, best first (local, peers, cloud). */
   sourcesFor: (change: Change) => ChunkSource[]
   /** A temp file already holding (some of) this version, prefetched before its commit. */
@@ -30,6 +32,7 @@ export type ApplyOutcome =
   | 'already-synced'
   | 'kept-local-edit'
   | 'refused-path'
+  | 'ignored'
 
 /**
  * Makes the folder match one committed change. It never overwrites or deletes a local
@@ -58,6 +61,8 @@ export class ChangeApplier {
         return 'refused-path'
       }
     }
+    const ignored = this.#ignoredChange(change)
+    if (ignored) return ignored(signal)
     try {
       switch (change.kind) {
         case 'created':
@@ -80,6 +85,37 @@ export class ChangeApplier {
       })
       return 'refused-path'
     }
+  }
+
+  /**
+   * An ignored path is neither sent nor received. Its index entry goes, so that once a
+   * rule no longer covers it the file there is uploaded, never taken for the synced one.
+   * A move across the rules' edge is a delete (into ignored) or a new file (out of it).
+   */
+  #ignoredChange(change: Change): ((signal?: AbortSignal) => Promise<ApplyOutcome>) | undefined {
+    const ignores = this.#deps.ignores
+    if (!ignores) return undefined
+    const { index } = this.#deps
+    const forget = (path: string) => {
+      if (index.getFile(path)?.fileId === change.fileId) index.removeFile(path)
+    }
+    const from = change.fromPath
+    const toIgnored = ignores(change.path)
+    if (from === undefined || ignores(from)) {
+      if (toIgnored)
+        return async () => {
+          forget(change.path)
+          if (from !== undefined) forget(from)
+          return 'ignored'
+        }
+      if (from === undefined) return undefined
+      return async (signal) => {
+        forget(from)
+        return this.#write({ ...change, kind: 'modified' }, signal)
+      }
+    }
+    if (!toIgnored) return undefined
+    return () => this.#delete({ ...change, kind: 'deleted', path: from })
   }
 
   async #write(change: Change, signal?: AbortSignal): Promise<ApplyOutcome> {

@@ -16,6 +16,10 @@ export interface LocalSyncDeps {
   locks: PathLocks
   /** Paths that cannot be synced, and why: what `status` shows. */
   problems: SyncProblems
+  /** Paths the ignore rules keep out of sync: never uploaded, never deleted remotely. */
+  ignores?: (path: string) => boolean
+  /** Told of each ignored path in a batch, and whether it is there. */
+  onIgnored?: (path: string, present: boolean) => void
   retry: <T>(call: () => Promise<T>) => Promise<T>
   log: (level: 'info' | 'warn', message: string, fields?: object) => void
   now: () => number
@@ -64,6 +68,10 @@ export class LocalSync {
     /** Gone before their first upload finished: that upload may have committed all the same. */
     const unfinished: string[] = []
     for (const path of new Set(paths)) {
+      if (this.#deps.ignores?.(path)) {
+        await this.#ignore(path)
+        continue
+      }
       const stat = await this.#stat(path)
       if (stat === 'skip') continue
       if (stat === 'retry') {
@@ -135,6 +143,20 @@ export class LocalSync {
       log('warn', 'not syncing an entry of the folder', { path, reason: why })
     // A synced file replaced by a symlink is gone as a file: its deletion goes up.
     return isValidPath(path) ? undefined : 'skip'
+  }
+
+  /**
+   * An ignored path is out of sync's sight: a synced file that a new rule covers is not
+   * deleted remotely, and one that vanished stays where it is on the other devices.
+   */
+  async #ignore(path: string): Promise<void> {
+    const stat = await this.#deps.fs.stat(path).catch(() => undefined)
+    this.#deps.onIgnored?.(path, stat !== undefined)
+    // An upload cut short by the new rule is dropped, not left pending for good.
+    if (this.#deps.index.getUpload(path)) this.#deps.index.finishUpload(path)
+    this.#vanished.delete(path)
+    this.#deps.problems.clear(path, 'unsyncable')
+    this.#forget(path)
   }
 
   /** A path that is gone and was never synced: nothing to retry, nothing to report. */

@@ -50,6 +50,7 @@ export class RemoteSync {
     'already-synced': 0,
     'kept-local-edit': 0,
     'refused-path': 0,
+    ignored: 0,
     skipped: 0,
     catchUps: 0,
     reconnects: 0,

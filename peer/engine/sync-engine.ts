@@ -12,6 +12,8 @@ import type { FolderWatcher } from '../ports/watcher.ts'
 import type { ChunkProvider } from '../swarm/chunk-service.ts'
 import { ChangeApplier } from './applier.ts'
 import { HeadWatch } from './head-watch.ts'
+import { IGNORE_FILE, IgnoreRules } from './ignore-rules.ts'
+import { IgnoredPaths } from './ignored-paths.ts'
 import { LocalSync } from './local-sync.ts'
 import { PathLocks } from './path-locks.ts'
 import { Prefetcher } from './prefetcher.ts'
@@ -71,6 +73,10 @@ export class SyncEngine {
   readonly serving: ChunkProvider
   /** Paths that cannot be synced now, and why. */
   readonly problems: SyncProblems
+  /** The defaults and `.cloudsyncignore`: paths never sent nor received. */
+  readonly ignoreRules: IgnoreRules
+  /** What the rules keep out of sync right now, for `status --verbose`. */
+  readonly ignored = new IgnoredPaths()
   readonly #headWatch: HeadWatch
   readonly #deps: SyncEngineDeps
   readonly #log: Log
@@ -92,6 +98,9 @@ export class SyncEngine {
       },
     })
     const problems = this.problems
+    const rules = new IgnoreRules(deps.fs)
+    this.ignoreRules = rules
+    const ignores = (path: string) => rules.ignores(path)
     this.uploader = new Uploader({
       ...deps,
       now,
@@ -102,6 +111,8 @@ export class SyncEngine {
       uploader: this.uploader,
       locks,
       problems,
+      ignores,
+      onIgnored: (path, present) => this.ignored.note(path, present),
       log: this.#log,
       now,
     })
@@ -121,6 +132,7 @@ export class SyncEngine {
     const applier = new ChangeApplier({
       ...deps,
       fetcher: this.fetcher,
+      ignores,
       log: this.#log,
       sourcesFor: (change) => [
         deps.localSource,
@@ -142,10 +154,12 @@ export class SyncEngine {
           void prefetcher?.onPendingExpired(message.sessionId)
         deps.onMessage?.(message)
       },
-      ...(prefetcher && {
-        beforeApply: (change) => prefetcher.settle(change),
-        afterApply: (change) => prefetcher.release(change),
-      }),
+      ...(prefetcher && { beforeApply: (change) => prefetcher.settle(change) }),
+      afterApply: async (change) => {
+        await prefetcher?.release(change)
+        // New rules from another device apply before the next change does.
+        if (change.path === IGNORE_FILE && (await rules.refresh())) await this.#rulesChanged()
+      },
     })
     this.#headWatch = new HeadWatch({
       ...deps,
@@ -157,6 +171,8 @@ export class SyncEngine {
 
   async start(): Promise<void> {
     const signal = this.#stop.signal
+    await this.ignoreRules.refresh()
+    this.#logRulesError()
     await this.#resumeUploads()
     await this.#deps.watcher.start((paths) => this.markDirty(paths))
     await this.rescan()
@@ -186,11 +202,18 @@ export class SyncEngine {
 
   /** Compares the whole folder with the index: catches anything the watcher missed. */
   async rescan(): Promise<void> {
+    if (await this.ignoreRules.refresh()) this.#logRulesError()
+    const rules = this.ignoreRules
     const paths: string[] = []
+    const ignored: string[] = []
     const skipped = new Map<string, string>()
-    const onSkipped = ({ path, reason }: { path: string; reason: string }) =>
-      skipped.set(path, reason)
-    for await (const { path } of this.#deps.fs.list({ onSkipped })) paths.push(path)
+    const onSkipped = ({ path, reason }: { path: string; reason: string }) => {
+      if (!rules.ignores(path)) skipped.set(path, reason)
+    }
+    for await (const { path } of this.#deps.fs.list({ onSkipped }))
+      (rules.ignores(path) ? ignored : paths).push(path)
+    this.ignored.replace(ignored)
+    // Synced files a rule now covers are passed on too: the batch forgets their vanishing.
     for (const file of this.#deps.index.listFiles()) paths.push(file.path)
     // What the scan no longer finds is gone; what it finds is reported, once.
     for (const problem of this.problems.list('unsyncable'))
@@ -223,12 +246,28 @@ export class SyncEngine {
     return this.#dirty.size
   }
 
+  /** New rules: the whole folder is looked at again under them. */
+  async #rulesChanged(): Promise<void> {
+    this.#logRulesError()
+    this.#log('info', 'ignore rules changed; rescanning', { file: IGNORE_FILE })
+    await this.rescan()
+  }
+
+  /** A rules file that cannot be used is logged here and shown by `status` (ignoreRules.error). */
+  #logRulesError(): void {
+    const reason = this.ignoreRules.error
+    if (reason) this.#log('warn', 'ignore rules not used', { reason })
+  }
+
   async #drain(): Promise<void> {
     const signal = this.#stop.signal
     while (this.#dirty.size > 0 && !signal.aborted) {
       const batch = [...this.#dirty]
       this.#dirty.clear()
       try {
+        // The rules change before the batch is looked at: a file ignored in the same save stays out.
+        if (batch.includes(IGNORE_FILE) && (await this.ignoreRules.refresh()))
+          await this.#rulesChanged()
         const again = await this.local.syncBatch(batch, signal)
         if (again.length > 0) {
           // Still being written: look again once it has had time to settle.

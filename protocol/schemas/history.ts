@@ -37,6 +37,13 @@ export const HistoryEvent = Type.Object(
     /** The content this version holds (for a delete: the content it removed). */
     size: Type.Integer({ minimum: 0, maximum: MAX_FILE_SIZE }),
     hash: Sha256Hex,
+    /**
+     * The undelete window: for a version that is no longer live content (replaced or
+     * deleted), until when it stays restorable; absent while it is live.
+     */
+    restorableUntil: Type.Optional(IsoDateTime),
+    /** True once the window has closed on this version: its content is no longer kept. */
+    pruned: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 )

@@ -40,6 +40,13 @@ export const historyRoutes: FastifyPluginAsyncTypebox = async (app) => {
           committedAt: e.committedAt.toISOString(),
           size: e.size,
           hash: e.hash,
+          ...(e.prunedAt !== null
+            ? { pruned: true }
+            : e.retiredAt !== null && {
+                restorableUntil: new Date(
+                  e.retiredAt.getTime() + app.config.versionRetentionMs,
+                ).toISOString(),
+              }),
         })),
       }
     },

@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../../coordinator/app.ts'
 import { testConfig } from '../../../coordinator/config.ts'
+import { runGc } from '../../../coordinator/services/gc.ts'
 import { EXIT } from '../output.ts'
 
 const run = promisify(execFile)
@@ -39,10 +40,11 @@ async function cloudsyncIn(
 let dir: string
 let url: string
 let close: () => Promise<void>
+let app: Awaited<ReturnType<typeof buildApp>>
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cloudsync-cli-'))
-  const app = await buildApp(testConfig({ operatorToken }))
+  app = await buildApp(testConfig({ operatorToken }))
   url = await app.listen({ host: '127.0.0.1', port: 0 })
   close = () => app.close()
 })
@@ -230,6 +232,33 @@ describe('cloudsync command line', { timeout: 240_000 }, () => {
     expect((await cloudsync('restore', 'notes.txt', '--at', 'soon', '--dir', a)).code).toBe(
       EXIT.usage,
     )
+  })
+
+  it('shows until when each replaced version is restorable, and which are no longer kept', async () => {
+    const a = join(dir, 'a')
+    const notes = (out: string) =>
+      out
+        .trim()
+        .split('\n')
+        .map((l) => l.match(/\[.*\]$/)?.[0])
+    const days = (n: number) => new Date(Date.now() + n * 86_400_000)
+    const kept = await cloudsync('history', 'notes.txt', '--dir', a)
+    // Version 3 (the restore) is live; the two it and version 2 replaced are kept 30 days.
+    expect(notes(kept.stdout)).toEqual([
+      undefined,
+      expect.stringMatching(/^\[restorable until /),
+      expect.stringMatching(/^\[restorable until /),
+    ])
+    await runGc(app, days(31))
+    await runGc(app, days(32))
+    const pruned = await cloudsync('history', 'notes.txt', '--dir', a)
+    expect(notes(pruned.stdout)).toEqual([undefined, '[no longer kept]', '[no longer kept]'])
+    const gone = await cloudsync('restore', 'notes.txt', '--dir', a)
+    expect(gone.code).toBe(EXIT.notFound)
+    // The live version's chunks outlive the pruned versions that named them too.
+    const copy = join(dir, 'notes-after-gc.txt')
+    expect((await cloudsync('get', 'notes.txt', copy, '--dir', a)).code).toBe(0)
+    expect(await readFile(copy, 'utf8')).toBe('first')
   })
 
   it('gets into a folder, and leaves no partial file when it cannot', async () => {

@@ -125,4 +125,17 @@ describe('cloudsync status', () => {
       'faults   2 unexpected error(s), the daemon went on; last at 2026-12-03T10:03:00.000Z:',
     )
   })
+
+  it('lists the ignored paths with --verbose, bounded, and always a rules file not in force', () => {
+    const ignored = { count: 102, paths: ['a.swp', '.DS_Store'] }
+    expect(shown({ status: { ...status, ignored } })).not.toContain('a.swp')
+    const verbose = shown({ status: { ...status, ignored }, verbose: true })
+    expect(verbose).toContain('ignored  102 path(s) kept out of sync by the ignore rules:')
+    expect(verbose).toContain('  "a.swp"\n  ".DS_Store"\n  ... and 100 more')
+    const rulesError =
+      '.cloudsyncignore: 300000 bytes, more than 262144; only the default rules apply'
+    expect(
+      shown({ status: { ...status, ignored: { count: 0, paths: [], rulesError } } }),
+    ).toContain(`rules    ${rulesError}`)
+  })
 })

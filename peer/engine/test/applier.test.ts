@@ -56,7 +56,11 @@ async function versionOf(
   return { change, source }
 }
 
-function applierFor(fs: MemoryFileSystem, source: () => ChunkSource) {
+function applierFor(
+  fs: MemoryFileSystem,
+  source: () => ChunkSource,
+  ignores?: (path: string) => boolean,
+) {
   const logged: string[] = []
   const index = syncIndexOf(new LocalIndex(':memory:'), Date.now)
   const applier = new ChangeApplier({
@@ -64,6 +68,7 @@ function applierFor(fs: MemoryFileSystem, source: () => ChunkSource) {
     index,
     secret,
     fetcher: new ChunkFetcher(),
+    ...(ignores && { ignores }),
     sourcesFor: () => [source()],
     log: (_, message) => logged.push(message),
   })
@@ -110,5 +115,39 @@ describe('change applier', () => {
     const deleted: Change = { ...v1.change, seq: 2, kind: 'deleted', chunks: undefined }
     expect(await applier.apply(deleted)).toBe('kept-local-edit')
     expect(fs.readFile('x.txt')).toBeDefined()
+  })
+
+  it('neither writes nor deletes an ignored path; a move into ignored deletes, out of it writes', async () => {
+    const fs = new MemoryFileSystem()
+    const ignores = (path: string) => path.startsWith('private/')
+    const v1 = await versionOf('secret', 1, 'private/key.txt')
+    const { applier, index } = applierFor(fs, () => v1.source, ignores)
+    expect(await applier.apply(v1.change)).toBe('ignored')
+    expect(fs.readFile('private/key.txt')).toBeUndefined()
+    const out: Change = {
+      ...v1.change,
+      seq: 2,
+      kind: 'moved',
+      fromPath: 'private/key.txt',
+      path: 'key.txt',
+    }
+    expect(await applier.apply(out)).toBe('written')
+    expect(new TextDecoder().decode(fs.readFile('key.txt'))).toBe('secret')
+    const back: Change = {
+      ...out,
+      seq: 3,
+      version: 3,
+      fromPath: 'key.txt',
+      path: 'private/key.txt',
+    }
+    expect(await applier.apply(back)).toBe('deleted')
+    expect(fs.readFile('key.txt')).toBeUndefined()
+    expect(fs.readFile('private/key.txt')).toBeUndefined()
+    // A file here under an ignored path stays, and is no longer taken for the synced one.
+    fs.writeFile('private/key.txt', new TextEncoder().encode('mine'))
+    const gone: Change = { ...back, seq: 4, version: 4, kind: 'deleted', fromPath: undefined }
+    expect(await applier.apply(gone)).toBe('ignored')
+    expect(new TextDecoder().decode(fs.readFile('private/key.txt'))).toBe('mine')
+    expect(index.getFile('private/key.txt')).toBeUndefined()
   })
 })
