@@ -78,6 +78,54 @@ export const ChangesResponse = Type.Object(
 )
 export type ChangesResponse = Static<typeof ChangesResponse>
 
+export const SNAPSHOT_LIMIT_DEFAULT = 100
+export const SNAPSHOT_LIMIT_MAX = 1000
+
+/**
+ * `GET /sync/snapshot?at=N&after=F&limit=L`: the account's live files as they were at
+ * cursor `at` (its head when `at` is left out), by file id, after file `after`. A new or
+ * far-behind device applies them instead of replaying the log, then follows the log from
+ * `at`. Every page of one snapshot names the same `at`, so the pages agree.
+ */
+export const SnapshotQuery = Type.Object(
+  {
+    at: Type.Optional(Cursor),
+    after: Type.Optional(FileId),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: SNAPSHOT_LIMIT_MAX, default: SNAPSHOT_LIMIT_DEFAULT }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type SnapshotQuery = Static<typeof SnapshotQuery>
+
+/** A live file of a snapshot: where it was at the snapshot's cursor, and its content. */
+export const SnapshotFile = Type.Object(
+  {
+    fileId: FileId,
+    path: RemotePath,
+    version: Version,
+    size: Type.Integer({ minimum: 0, maximum: MAX_FILE_SIZE }),
+    hash: Sha256Hex,
+    chunks: Type.Array(ManifestChunk, { maxItems: MAX_CHUNKS_PER_FILE }),
+    deviceId: DeviceId,
+    committedAt: IsoDateTime,
+  },
+  { additionalProperties: false },
+)
+export type SnapshotFile = Static<typeof SnapshotFile>
+
+/** `next` is the `after` of the following page; absent on the last page. */
+export const SnapshotResponse = Type.Object(
+  {
+    at: Cursor,
+    files: Type.Array(SnapshotFile, { maxItems: SNAPSHOT_LIMIT_MAX }),
+    next: Type.Optional(FileId),
+  },
+  { additionalProperties: false },
+)
+export type SnapshotResponse = Static<typeof SnapshotResponse>
+
 /** `POST /sync/notify`: a device saw local changes under these paths. */
 export const NotifyRequest = Type.Object(
   {
