@@ -104,6 +104,19 @@ describe('GET /sync/snapshot', () => {
       'old/name.txt',
     ])
     expect(await allPages(device, 10, 0)).toMatchObject({ at: 0, files: [], pages: 1 })
+
+    // From cursor 3 to 6: what changed in between, the deleted file as a tombstone only.
+    const since = (await snapshotOf(device, `?at=${at}&since=3`)).json()
+    const byPath = Object.fromEntries(since.files.map((f: Listed) => [f.path, f]))
+    expect(Object.keys(byPath).sort()).toEqual(['gone.bin', 'keep.txt', 'new/name.txt'])
+    expect(byPath['gone.bin']).toMatchObject({ fileId: gone.result.fileId, deleted: true })
+    expect(byPath['gone.bin'].chunks).toBeUndefined()
+    expect(byPath['new/name.txt'].deleted).toBeUndefined()
+    expect(byPath['new/name.txt'].chunks).toHaveLength(1)
+    // From cursor 5 only the move is new; from the head nothing is.
+    const fromFive = (await snapshotOf(device, `?at=${at}&since=5`)).json().files
+    expect(fromFive.map((f: Listed) => f.path)).toEqual(['new/name.txt'])
+    expect((await snapshotOf(device, `?at=${at}&since=${at}`)).json().files).toEqual([])
   })
 
   it("never lists another account's files", async () => {
@@ -132,6 +145,8 @@ describe('GET /sync/snapshot', () => {
       expect(res.json().error.message).toMatch(message)
     }
     await refused('?at=2', /cursor 2 is beyond the account's head 1/)
+    await refused('?at=1&since=2', /since 2 is beyond the snapshot's cursor 1/)
+    await refused('?since=-3', /since/)
     await refused('?at=-1', /at/)
     await refused('?at=x', /at/)
     await refused('?after=00000000-0000-4000-8000-000000000000', /`after` needs the `at`/)

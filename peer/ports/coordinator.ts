@@ -11,7 +11,7 @@ import type {
   UploadInitResponse,
   UploadStatusResponse,
 } from '../../protocol/schemas/files.ts'
-import type { ChangesResponse } from '../../protocol/schemas/sync.ts'
+import type { ChangesResponse, SnapshotResponse } from '../../protocol/schemas/sync.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
 
 /**
@@ -46,6 +46,11 @@ export interface CoordinatorApi {
     cursor: number,
     options?: { limit?: number; wait?: number; signal?: AbortSignal },
   ): Promise<ChangesResponse>
+  /** The account's live files at cursor `at` (its head when left out), a page after `after`. */
+  snapshot(
+    query: { at?: number; after?: string; limit?: number },
+    signal?: AbortSignal,
+  ): Promise<SnapshotResponse>
   devices(signal?: AbortSignal): Promise<DeviceList>
   updateAddresses(addresses: string[], signal?: AbortSignal): Promise<void>
   invite(signal?: AbortSignal): Promise<{ token: string; expiresAt: string }>

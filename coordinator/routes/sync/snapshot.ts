@@ -1,7 +1,8 @@
 /**
- * `GET /sync/snapshot?at=N&after=F&limit=L`: the account's live files at cursor N (its head
- * when N is left out), paged by file id. A new or far-behind device starts from it instead
- * of replaying the log (docs/DESIGN.md "Change log and cursors").
+ * `GET /sync/snapshot?at=N&since=C&after=F&limit=L`: the account's files as they were at
+ * cursor N (its head when N is left out) that changed after C, paged by file id. A new or
+ * far-behind device starts from it instead of replaying the log (docs/DESIGN.md "Change
+ * log and cursors").
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { CloudsyncError } from '../../../protocol/errors.ts'
@@ -28,7 +29,7 @@ export const snapshotRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { accountId } = request.device
-      const { after } = request.query
+      const { after, since = 0 } = request.query
       const limit = request.query.limit ?? SNAPSHOT_LIMIT_DEFAULT
       // A later page without its snapshot's cursor would mix two trees.
       if (after !== undefined && request.query.at === undefined)
@@ -46,7 +47,16 @@ export const snapshotRoutes: FastifyPluginAsyncTypebox = async (app) => {
             head,
           },
         )
-      const page = await snapshotAt(app.db, accountId, at, after, limit)
+      if (since > at)
+        throw new CloudsyncError(
+          'INVALID_INPUT',
+          `since ${since} is beyond the snapshot's cursor ${at}`,
+          {
+            since,
+            at,
+          },
+        )
+      const page = await snapshotAt(app.db, accountId, { since, at }, after, limit)
       return {
         at,
         files: page.files.map((f) => ({
@@ -55,7 +65,7 @@ export const snapshotRoutes: FastifyPluginAsyncTypebox = async (app) => {
           version: f.version,
           size: f.size,
           hash: f.hash,
-          chunks: f.manifest.chunks,
+          ...(f.manifest ? { chunks: f.manifest.chunks } : { deleted: true as const }),
           deviceId: f.deviceId,
           committedAt: f.committedAt.toISOString(),
         })),
