@@ -25,7 +25,12 @@ import {
   UploadStatusResponse,
 } from '../../protocol/schemas/files.ts'
 import { HistoryResponse } from '../../protocol/schemas/history.ts'
-import { ChangesResponse, CoordinatorList, SnapshotResponse } from '../../protocol/schemas/sync.ts'
+import {
+  ChangesResponse,
+  CoordinatorList,
+  type SnapshotQuery,
+  SnapshotResponse,
+} from '../../protocol/schemas/sync.ts'
 import { type Parser, parser } from '../../protocol/validate.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
 import { CoordinatorEndpoints, isUnreachable } from './endpoints.ts'
@@ -177,7 +182,7 @@ export class HttpCoordinator implements CoordinatorApi {
     })
   }
 
-  snapshot(query: { at?: number; after?: string; limit?: number }, signal?: AbortSignal) {
+  snapshot(query: SnapshotQuery, signal?: AbortSignal) {
     return this.#json('GET', '/sync/snapshot', answers.snapshot, { query, signal })
   }
 

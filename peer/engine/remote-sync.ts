@@ -6,6 +6,7 @@ import type { CoordinatorApi, PushChannel } from '../ports/coordinator.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
 import type { ApplyOutcome, ChangeApplier } from './applier.ts'
 import type { PathLocks } from './path-locks.ts'
+import { changeOf, readSnapshot, startsFromSnapshot } from './snapshot-start.ts'
 import { errorCode, type SyncProblems } from './sync-problems.ts'
 
 export interface RemoteSyncDeps {
@@ -29,12 +30,16 @@ export interface RemoteSyncDeps {
   pollWaitSeconds?: number
   /** How long after its last failure a skipped change is tried again (doubling, up to a max). */
   skippedRetryMs?: { first: number; max: number }
+  /** Changes behind the head beyond which the device starts from a snapshot (snapshot-start.ts). */
+  snapshotBehind?: number
 }
 
 export type RemoteCounters = Record<ApplyOutcome | 'skipped', number> & {
   reconnects: number
   /** Times the device found itself behind with nothing applying, and read the log again. */
   catchUps: number
+  /** Times the device started from a snapshot of the account instead of its log. */
+  snapshots: number
 }
 
 /**
@@ -53,6 +58,7 @@ export class RemoteSync {
     skipped: 0,
     catchUps: 0,
     reconnects: 0,
+    snapshots: 0,
   }
   connected = false
   /** When the push channel last came up, and why it last went down. */
@@ -63,6 +69,8 @@ export class RemoteSync {
    * it: `status` compares it with the cursor ("behind by N changes").
    */
   head: { seq: number; at: number } | undefined
+  /** The cursor the last snapshot brought the device to. */
+  snapshotAt: number | undefined
   readonly #deps: RemoteSyncDeps
   /** One change applied at a time: the log's next one, or a skipped one tried again. */
   #applying: Promise<void> = Promise.resolve()
@@ -78,6 +86,8 @@ export class RemoteSync {
     let backoff = 250
     while (!signal.aborted) {
       try {
+        // Before the channel replays the log from the cursor: it may be the whole history.
+        await this.#snapshotIfFar(signal)
         await push.open(index.getCursor(), (m) => this.#onMessage(m, signal), signal)
         backoff = 250
       } catch (err) {
@@ -109,8 +119,14 @@ export class RemoteSync {
   /** Applies every change after the cursor, long-polling up to `wait` seconds for the first. */
   async pollOnce(signal: AbortSignal, wait = 0): Promise<void> {
     for (;;) {
-      const page = await this.#deps.api.changes(this.#deps.index.getCursor(), { wait, signal })
+      const cursor = this.#deps.index.getCursor()
+      const page = await this.#deps.api.changes(cursor, { wait, signal })
       this.noteHead(page.head ?? page.cursor)
+      if (page.head !== undefined && this.#far(cursor, page.head)) {
+        await this.#startFromSnapshot(signal)
+        wait = 0
+        continue
+      }
       for (const change of page.changes) await this.applyInOrder(change, signal)
       if (!page.hasMore) return
       wait = 0
@@ -180,8 +196,100 @@ export class RemoteSync {
     return run
   }
 
+  #far(cursor: number, head: number): boolean {
+    return startsFromSnapshot(cursor, head, this.#deps.snapshotBehind)
+  }
+
+  /** Asks how far behind the head the device is, and takes a snapshot if that is far. */
+  async #snapshotIfFar(signal: AbortSignal): Promise<void> {
+    const cursor = this.#deps.index.getCursor()
+    const page = await this.#deps.api.changes(cursor, { limit: 1, signal })
+    this.noteHead(page.head ?? page.cursor)
+    if (page.head !== undefined && this.#far(cursor, page.head))
+      await this.#startFromSnapshot(signal)
+  }
+
+  /**
+   * Brings the folder to a snapshot of the account at the head and the cursor to it. Each
+   * file is applied as its change would be (a local edit is kept and uploaded, never
+   * overwritten); deletions go last, so a file moved away still serves its chunks and a
+   * file whose name a folder takes is gone before that folder is made.
+   */
+  async #startFromSnapshot(signal: AbortSignal): Promise<void> {
+    await this.#serially(async () => {
+      const { api, index, problems, log } = this.#deps
+      const since = index.getCursor()
+      if (!this.#far(since, this.head?.seq ?? 0)) return
+      const held = new Map(index.listFiles().map((f) => [f.fileId, f.path]))
+      const deletions: Change[] = []
+      let files = 0
+      const at = await readSnapshot(
+        api,
+        since,
+        async (page) => {
+          for (const file of page.files) {
+            const change = changeOf(file, page.at, held.get(file.fileId))
+            if (change?.kind === 'deleted') deletions.push(change)
+            else if (change) {
+              files++
+              await this.#applyOne(change, signal)
+              this.#supersede(change)
+            }
+          }
+        },
+        signal,
+      )
+      for (const change of deletions) {
+        await this.#applyOne(change, signal)
+        this.#supersede(change)
+      }
+      if (at <= since) return
+      this.snapshotAt = at
+      index.setCursor(at)
+      this.counters.snapshots++
+      log('info', 'started from a snapshot of the account, not its log', {
+        since,
+        at,
+        files,
+        deleted: deletions.length,
+      })
+      // What waited for a deletion of this snapshot can go in now.
+      for (const problem of problems.list('skipped'))
+        if (problem.change?.seq === at) await this.#retry(problem.path, signal)
+    })
+  }
+
   async #applyNext(change: Change, signal: AbortSignal): Promise<void> {
-    const { index, clock, problems } = this.#deps
+    const { index, problems } = this.#deps
+    await this.#applyOne(change, signal)
+    index.setCursor(change.seq)
+    this.#supersede(change)
+    // A skipped change may have waited for this one (a file that had to go before a folder
+    // of its name could be made, or the reverse): try those again at once.
+    for (const problem of problems.list('skipped')) {
+      if (
+        problem.change?.seq !== change.seq &&
+        pathsOf(change).some((p) => related(p, problem.path))
+      )
+        await this.#retry(problem.path, signal)
+    }
+  }
+
+  /** A later change of a path supersedes the one skipped there. */
+  #supersede(change: Change): void {
+    const { problems } = this.#deps
+    for (const path of pathsOf(change)) {
+      const skipped = problems.get(path, 'skipped')
+      if (skipped?.change && skipped.change.seq < change.seq) problems.clear(path, 'skipped')
+    }
+  }
+
+  /**
+   * Applies one change, retrying while a source is unreachable; one that cannot be applied
+   * for a reason of its own is skipped (recorded in problems).
+   */
+  async #applyOne(change: Change, signal: AbortSignal): Promise<void> {
+    const { clock } = this.#deps
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#deps.beforeApply?.(change)
@@ -200,21 +308,6 @@ export class RemoteSync {
         await this.#deps.afterApply?.(change, 'skipped')
         break
       }
-    }
-    index.setCursor(change.seq)
-    // A later change of a path supersedes the one skipped there.
-    for (const path of pathsOf(change)) {
-      const skipped = problems.get(path, 'skipped')
-      if (skipped?.change && skipped.change.seq < change.seq) problems.clear(path, 'skipped')
-    }
-    // A skipped change may have waited for this one (a file that had to go before a folder
-    // of its name could be made, or the reverse): try those again at once.
-    for (const problem of problems.list('skipped')) {
-      if (
-        problem.change?.seq !== change.seq &&
-        pathsOf(change).some((p) => related(p, problem.path))
-      )
-        await this.#retry(problem.path, signal)
     }
   }
 

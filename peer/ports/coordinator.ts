@@ -11,7 +11,7 @@ import type {
   UploadInitResponse,
   UploadStatusResponse,
 } from '../../protocol/schemas/files.ts'
-import type { ChangesResponse, SnapshotResponse } from '../../protocol/schemas/sync.ts'
+import type { ChangesResponse, SnapshotQuery, SnapshotResponse } from '../../protocol/schemas/sync.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
 
 /**
@@ -48,7 +48,7 @@ export interface CoordinatorApi {
   ): Promise<ChangesResponse>
   /** The account's live files at cursor `at` (its head when left out), a page after `after`. */
   snapshot(
-    query: { at?: number; after?: string; limit?: number },
+    query: SnapshotQuery,
     signal?: AbortSignal,
   ): Promise<SnapshotResponse>
   devices(signal?: AbortSignal): Promise<DeviceList>
