@@ -6,7 +6,12 @@ import type { CoordinatorApi, PushChannel } from '../ports/coordinator.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
 import type { ApplyOutcome, ChangeApplier } from './applier.ts'
 import type { PathLocks } from './path-locks.ts'
-import { changeOf, readSnapshot, startsFromSnapshot } from './snapshot-start.ts'
+import {
+  changeOf,
+  readSnapshot,
+  SNAPSHOT_BEHIND_CHANGES,
+  startsFromSnapshot,
+} from './snapshot-start.ts'
 import { errorCode, type SyncProblems } from './sync-problems.ts'
 
 export interface RemoteSyncDeps {
@@ -85,20 +90,28 @@ export class RemoteSync {
     const { push, index, clock, log } = this.#deps
     let backoff = 250
     while (!signal.aborted) {
+      // Aborted once a `behind` answer's snapshot is applied: hello again from its cursor.
+      const snapshotted = new AbortController()
       try {
-        // Before the channel replays the log from the cursor: it may be the whole history.
-        await this.#snapshotIfFar(signal)
-        await push.open(index.getCursor(), (m) => this.#onMessage(m, signal), signal)
+        await push.open(
+          index.getCursor(),
+          (m) => this.#onMessage(m, signal, snapshotted),
+          AbortSignal.any([signal, snapshotted.signal]),
+          { replayAtMost: this.#deps.snapshotBehind ?? SNAPSHOT_BEHIND_CHANGES },
+        )
         backoff = 250
       } catch (err) {
         if (signal.aborted) break
-        this.lastPushError = (err as Error).message
-        log('warn', 'push channel failed', { error: (err as Error).message })
+        if (!snapshotted.signal.aborted) {
+          this.lastPushError = (err as Error).message
+          log('warn', 'push channel failed', { error: (err as Error).message })
+        }
       } finally {
         this.connected = false
         this.connectedSince = undefined
       }
       if (signal.aborted) break
+      if (snapshotted.signal.aborted) continue
       this.counters.reconnects++
       try {
         await this.pollOnce(signal, this.#deps.pollWaitSeconds ?? 20)
@@ -133,8 +146,16 @@ export class RemoteSync {
     }
   }
 
-  async #onMessage(message: ServerMessage, signal: AbortSignal): Promise<void> {
-    if (message.type === 'ready') {
+  async #onMessage(
+    message: ServerMessage,
+    signal: AbortSignal,
+    snapshotted?: AbortController,
+  ): Promise<void> {
+    if (message.type === 'behind') {
+      this.noteHead(message.head)
+      await this.#startFromSnapshot(signal)
+      snapshotted?.abort()
+    } else if (message.type === 'ready') {
       this.connected = true
       this.connectedSince = this.#deps.clock.now()
     } else if (message.type === 'change') {
@@ -198,15 +219,6 @@ export class RemoteSync {
 
   #far(cursor: number, head: number): boolean {
     return startsFromSnapshot(cursor, head, this.#deps.snapshotBehind)
-  }
-
-  /** Asks how far behind the head the device is, and takes a snapshot if that is far. */
-  async #snapshotIfFar(signal: AbortSignal): Promise<void> {
-    const cursor = this.#deps.index.getCursor()
-    const page = await this.#deps.api.changes(cursor, { limit: 1, signal })
-    this.noteHead(page.head ?? page.cursor)
-    if (page.head !== undefined && this.#far(cursor, page.head))
-      await this.#startFromSnapshot(signal)
   }
 
   /**

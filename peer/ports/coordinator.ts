@@ -68,5 +68,7 @@ export interface PushChannel {
     cursor: number,
     onMessage: (message: ServerMessage) => Promise<void> | void,
     signal: AbortSignal,
+    /** Sent in the hello: how far behind the device still replays the log (ws.ts). */
+    options?: { replayAtMost?: number },
   ): Promise<void>
 }
