@@ -3,6 +3,7 @@
  * cursors or pages refused with a clear error (issue 14, item 7).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseServerMessage, type ServerMessage } from '../../protocol/schemas/ws.ts'
 import { upload } from './flow.suite.ts'
 import { makeFile, newAccount, startApp, type TestApp, type TestDevice } from './harness.ts'
 
@@ -156,5 +157,54 @@ describe('GET /sync/snapshot', () => {
     await refused('?at=1&page=2', /page|additional/i)
     const stranger = await t.app.inject({ method: 'GET', url: '/sync/snapshot' })
     expect(stranger.statusCode).toBe(401)
+  })
+})
+
+describe('a hello far behind', () => {
+  /** The first non-`devices` message the socket gets after a hello. */
+  async function answerTo(device: TestDevice, hello: object): Promise<ServerMessage> {
+    const ws = await t.app.injectWS('/sync/ws', {
+      headers: { authorization: `Bearer ${device.credential}` },
+    })
+    try {
+      const answer = new Promise<ServerMessage>((resolve) => {
+        ws.on('message', (data: Buffer) => {
+          const message = parseServerMessage(String(data))
+          if (message.type !== 'devices') resolve(message)
+        })
+      })
+      ws.send(JSON.stringify({ type: 'hello', ...hello }))
+      return await answer
+    } finally {
+      ws.terminate()
+    }
+  }
+
+  it('is answered `behind` instead of the replay when it asks, and replayed when it does not', async () => {
+    const [device] = await newAccount(t.app, ['laptop'])
+    for (const name of ['a', 'b', 'c']) await upload(device!, `${name}.txt`, makeFile([5]), null)
+    expect(await answerTo(device!, { cursor: 0, replayAtMost: 1000 })).toEqual({
+      type: 'behind',
+      cursor: 0,
+      head: 3,
+    })
+    expect(await answerTo(device!, { cursor: 1, replayAtMost: 1 })).toEqual({
+      type: 'behind',
+      cursor: 1,
+      head: 3,
+    })
+    // Close enough, or not asked: the log as before.
+    expect(await answerTo(device!, { cursor: 1, replayAtMost: 2 })).toMatchObject({
+      type: 'change',
+      change: { seq: 2 },
+    })
+    expect(await answerTo(device!, { cursor: 0 })).toMatchObject({
+      type: 'change',
+      change: { seq: 1 },
+    })
+    expect(await answerTo(device!, { cursor: 3, replayAtMost: 0 })).toEqual({
+      type: 'ready',
+      cursor: 3,
+    })
   })
 })

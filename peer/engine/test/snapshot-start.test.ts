@@ -86,8 +86,8 @@ describe('starting from a snapshot', () => {
       )
     }, 20_000)
     expect(await snapshot(b.fs)).not.toHaveProperty('big-1.bin')
-    expect(b.engine.remote.counters.snapshots).toBe(1)
     expect(fetches.fetchedAny(1, deletedIds)).toBe(false)
+    expect(b.engine.remote.counters.snapshots).toBe(1)
     // Everything B took from the cloud is far less than one deleted file.
     expect(b.engine.fetcher.counters.cloud?.bytes ?? 0).toBeLessThan(1024)
     expect(fetches.urls[1]!.length).toBeLessThanOrEqual(2)
@@ -99,6 +99,8 @@ describe('starting from a snapshot', () => {
     devices = await devicesOf(t, 2, { onCloudFetch: fetches.onCloudFetch, snapshotBehind: 3 })
     const [a, b] = devices as [Device, Device]
     await Promise.all([a.engine.start(), b.engine.start()])
+    // B says hello on an empty log, so it follows the log from the start.
+    await eventually(() => expect(b.engine.remote.connected).toBe(true))
     const moving = Uint8Array.from(randomBytes(64 * 1024))
     a.fs.writeFile('stay.txt', text('stays'))
     a.fs.writeFile('will-move.bin', Uint8Array.from(moving))
@@ -137,8 +139,8 @@ describe('starting from a snapshot', () => {
       'new.txt',
       'stay.txt',
     ])
-    expect(b.engine.remote.counters.snapshots).toBe(1)
     expect(fetches.fetchedAny(1, deletedIds)).toBe(false)
+    expect(b.engine.remote.counters.snapshots).toBe(1)
     // Only new.txt came from the cloud: the moved content was on b already.
     expect(fetches.urls[1]!.slice(fetchedBefore)).toHaveLength(1)
   }, 60_000)
