@@ -25,7 +25,12 @@ import {
   UploadStatusResponse,
 } from '../../protocol/schemas/files.ts'
 import { HistoryResponse } from '../../protocol/schemas/history.ts'
-import { ChangesResponse, CoordinatorList } from '../../protocol/schemas/sync.ts'
+import {
+  ChangesResponse,
+  CoordinatorList,
+  type SnapshotQuery,
+  SnapshotResponse,
+} from '../../protocol/schemas/sync.ts'
 import { type Parser, parser } from '../../protocol/validate.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
 import { CoordinatorEndpoints, isUnreachable } from './endpoints.ts'
@@ -64,6 +69,7 @@ const answers = {
   list: parser(ListFilesResponse, 'file list'),
   history: parser(HistoryResponse, 'path history'),
   changes: parser(ChangesResponse, 'changes answer'),
+  snapshot: parser(SnapshotResponse, 'snapshot answer'),
   devices: parser(DeviceList, 'device list'),
   coordinators: parser(CoordinatorList, 'coordinator list'),
   invite: parser(InviteResponse, 'invite answer'),
@@ -174,6 +180,10 @@ export class HttpCoordinator implements CoordinatorApi {
       // A long poll is held up to `wait` seconds before the server answers.
       timeoutMs: this.#timeoutMs + (wait ?? 0) * 1000,
     })
+  }
+
+  snapshot(query: SnapshotQuery, signal?: AbortSignal) {
+    return this.#json('GET', '/sync/snapshot', answers.snapshot, { query, signal })
   }
 
   devices(signal?: AbortSignal) {

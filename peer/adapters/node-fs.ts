@@ -40,6 +40,10 @@ export interface NodeFileSystemOptions {
 const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException)?.code
 const toStat = (s: Stats): FileStat => ({ size: s.size, mtimeMs: s.mtimeMs, ino: s.ino })
 const TEMP_SUFFIX = '.cloudsync-tmp'
+/** A download's temp file, kept across restarts so it resumes (named by content hash). */
+const PART_SUFFIX = '.cloudsync-part'
+/** A part file nobody resumed for this long is removed at start. */
+const PART_MAX_AGE_MS = 24 * 60 * 60 * 1000
 /** A temp file being written is flushed to disk in the background every this many bytes. */
 const FLUSH_BEHIND_BYTES = 64 * 1024 * 1024
 /** Temp files this large are written mostly around the page cache (direct-writes.ts). */
@@ -104,12 +108,19 @@ export class NodeFileSystem implements SyncFileSystem {
     return fs
   }
 
-  /** Deletes temp files a crashed run left behind; call before the first write. */
-  async removeLeftoverTemps(): Promise<number> {
+  /**
+   * Deletes temp files a crashed run left behind, and part files of downloads nobody
+   * resumed for a day (the others wait to be resumed); call before the first write.
+   */
+  async removeLeftoverTemps(now = Date.now()): Promise<number> {
     let removed = 0
     for (const name of await readdir(this.tmpDir)) {
-      if (!name.endsWith(TEMP_SUFFIX)) continue
-      await unlink(join(this.tmpDir, name)).catch(() => {})
+      const path = join(this.tmpDir, name)
+      if (name.endsWith(PART_SUFFIX)) {
+        const age = now - ((await stat(path).catch(() => undefined))?.mtimeMs ?? now)
+        if (age < PART_MAX_AGE_MS) continue
+      } else if (!name.endsWith(TEMP_SUFFIX)) continue
+      await unlink(path).catch(() => {})
       removed++
     }
     return removed
@@ -243,8 +254,34 @@ export class NodeFileSystem implements SyncFileSystem {
 
   async createTemp(size: number): Promise<TempFile> {
     const tmp = join(this.tmpDir, `${randomUUID()}${TEMP_SUFFIX}`)
-    const fh = await open(tmp, 'wx+')
-    if (size > 0) await fh.truncate(size)
+    return this.#tempAt(tmp, await open(tmp, 'wx+'), size)
+  }
+
+  /**
+   * The part file of a download of content `key` (a content hash), created or, after a
+   * download was cut short, opened again with what it holds; the caller verifies that.
+   * Unlike a temp file it stays when the process dies, and `keep` closes it for later.
+   */
+  async openPartial(key: string, size: number): Promise<{ temp: TempFile; resumed: boolean }> {
+    if (!/^[0-9a-f]{64}$/.test(key))
+      throw new CloudsyncError('INVALID_INPUT', `part file key ${key} is not a content hash`)
+    const part = join(this.tmpDir, `${key}${PART_SUFFIX}`)
+    try {
+      return { temp: await this.#tempAt(part, await open(part, 'wx+'), size), resumed: false }
+    } catch (err) {
+      if (errno(err) !== 'EEXIST') throw err
+    }
+    const fh = await open(part, 'r+')
+    return { temp: await this.#tempAt(part, fh, size), resumed: true }
+  }
+
+  async #tempAt(tmp: string, fh: FileHandle, size: number): Promise<TempFile> {
+    try {
+      if ((await fh.stat()).size !== size) await fh.truncate(size)
+    } catch (err) {
+      await fh.close()
+      throw err
+    }
     // Bulk bytes go around the page cache where the file system allows (direct-writes.ts).
     const direct = size >= DIRECT_MIN_BYTES ? await openDirect(tmp) : undefined
     const writeBytes = aroundPageCache(fh, direct)
@@ -299,6 +336,13 @@ export class NodeFileSystem implements SyncFileSystem {
         await direct?.close().catch(() => {})
         await fh.close().catch(() => {})
         await unlink(tmp).catch(() => {})
+      },
+      keep: async () => {
+        if (done) return
+        done = true
+        await flushing
+        await direct?.close().catch(() => {})
+        await fh.close().catch(() => {})
       },
     }
   }

@@ -56,6 +56,7 @@ export class WebSocketPush implements PushChannel {
     cursor: number,
     onMessage: (message: ServerMessage) => Promise<void> | void,
     signal: AbortSignal,
+    options: { replayAtMost?: number } = {},
   ): Promise<void> {
     signal.throwIfAborted()
     const base = this.#endpoints.current
@@ -129,7 +130,14 @@ export class WebSocketPush implements PushChannel {
     ws.addEventListener('open', () => {
       opened = true
       arm(this.#idleTimeoutMs, idle)
-      ws.send(encodeMessage({ type: 'hello', cursor }))
+      const { replayAtMost } = options
+      ws.send(
+        encodeMessage({
+          type: 'hello',
+          cursor,
+          ...(replayAtMost !== undefined && { replayAtMost }),
+        }),
+      )
     })
     ws.addEventListener('message', (event) => {
       if (closed) return

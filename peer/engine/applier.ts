@@ -194,9 +194,20 @@ export class ChangeApplier {
     const manifest: Manifest = { size: change.size, hash: change.hash, chunks: change.chunks ?? [] }
     const staged = await this.#deps.staged?.(change)
     if (!staged) await this.#checkSpace(change.path, manifest.size)
-    const temp = staged?.temp ?? (await fs.createTemp(manifest.size))
+    // A part file outlives the process: a download cut short resumes from what it wrote.
+    const partial = staged ? undefined : await fs.openPartial?.(manifest.hash, manifest.size)
+    const temp = staged?.temp ?? partial?.temp ?? (await fs.createTemp(manifest.size))
     try {
       const assembler = staged?.assembler ?? new FileAssembler(manifest, secret, temp)
+      if (partial?.resumed) {
+        // Only chunks whose plaintext hash matches the manifest count; the rest is fetched.
+        const taken = await assembler.recover((offset, length) => temp.read(offset, length))
+        this.#deps.log('info', 'resuming a download from its part file', {
+          path: change.path,
+          chunks: taken.length,
+          of: manifest.chunks.length,
+        })
+      }
       await fetcher.fill(assembler, sourcesFor(change), signal)
       const stat = await temp.commit(change.path, expected)
       if (!stat) {
@@ -214,7 +225,9 @@ export class ChangeApplier {
       index.putFile(file, this.#plainHashes(manifest))
       return true
     } catch (err) {
-      await temp.discard().catch(() => {})
+      // Kept for a retry or the next start unless the file itself failed (a full disk).
+      const keep = partial && temp.keep && (signal?.aborted || isRetryable(err))
+      await (keep ? temp.keep!() : temp.discard()).catch(() => {})
       throw err
     }
   }
@@ -235,4 +248,9 @@ export class ChangeApplier {
   #plainHashes(manifest: Manifest): string[] {
     return unsealPlainHashes(this.#deps.secret, manifest.chunks)
   }
+}
+
+/** The source failed, not the file: the same download can go on later. */
+function isRetryable(err: unknown): boolean {
+  return isCloudsyncError(err, 'UNAVAILABLE') || isCloudsyncError(err, 'BUSY')
 }

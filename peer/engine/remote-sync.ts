@@ -6,6 +6,12 @@ import type { CoordinatorApi, PushChannel } from '../ports/coordinator.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
 import type { ApplyOutcome, ChangeApplier } from './applier.ts'
 import type { PathLocks } from './path-locks.ts'
+import {
+  changeOf,
+  readSnapshot,
+  SNAPSHOT_BEHIND_CHANGES,
+  startsFromSnapshot,
+} from './snapshot-start.ts'
 import { errorCode, type SyncProblems } from './sync-problems.ts'
 
 export interface RemoteSyncDeps {
@@ -29,12 +35,16 @@ export interface RemoteSyncDeps {
   pollWaitSeconds?: number
   /** How long after its last failure a skipped change is tried again (doubling, up to a max). */
   skippedRetryMs?: { first: number; max: number }
+  /** Changes behind the head beyond which the device starts from a snapshot (snapshot-start.ts). */
+  snapshotBehind?: number
 }
 
 export type RemoteCounters = Record<ApplyOutcome | 'skipped', number> & {
   reconnects: number
   /** Times the device found itself behind with nothing applying, and read the log again. */
   catchUps: number
+  /** Times the device started from a snapshot of the account instead of its log. */
+  snapshots: number
 }
 
 /**
@@ -54,6 +64,7 @@ export class RemoteSync {
     skipped: 0,
     catchUps: 0,
     reconnects: 0,
+    snapshots: 0,
   }
   connected = false
   /** When the push channel last came up, and why it last went down. */
@@ -64,6 +75,8 @@ export class RemoteSync {
    * it: `status` compares it with the cursor ("behind by N changes").
    */
   head: { seq: number; at: number } | undefined
+  /** The cursor the last snapshot brought the device to. */
+  snapshotAt: number | undefined
   readonly #deps: RemoteSyncDeps
   /** One change applied at a time: the log's next one, or a skipped one tried again. */
   #applying: Promise<void> = Promise.resolve()
@@ -78,18 +91,28 @@ export class RemoteSync {
     const { push, index, clock, log } = this.#deps
     let backoff = 250
     while (!signal.aborted) {
+      // Aborted once a `behind` answer's snapshot is applied: hello again from its cursor.
+      const snapshotted = new AbortController()
       try {
-        await push.open(index.getCursor(), (m) => this.#onMessage(m, signal), signal)
+        await push.open(
+          index.getCursor(),
+          (m) => this.#onMessage(m, signal, snapshotted),
+          AbortSignal.any([signal, snapshotted.signal]),
+          { replayAtMost: this.#deps.snapshotBehind ?? SNAPSHOT_BEHIND_CHANGES },
+        )
         backoff = 250
       } catch (err) {
         if (signal.aborted) break
-        this.lastPushError = (err as Error).message
-        log('warn', 'push channel failed', { error: (err as Error).message })
+        if (!snapshotted.signal.aborted) {
+          this.lastPushError = (err as Error).message
+          log('warn', 'push channel failed', { error: (err as Error).message })
+        }
       } finally {
         this.connected = false
         this.connectedSince = undefined
       }
       if (signal.aborted) break
+      if (snapshotted.signal.aborted) continue
       this.counters.reconnects++
       try {
         await this.pollOnce(signal, this.#deps.pollWaitSeconds ?? 20)
@@ -110,16 +133,30 @@ export class RemoteSync {
   /** Applies every change after the cursor, long-polling up to `wait` seconds for the first. */
   async pollOnce(signal: AbortSignal, wait = 0): Promise<void> {
     for (;;) {
-      const page = await this.#deps.api.changes(this.#deps.index.getCursor(), { wait, signal })
+      const cursor = this.#deps.index.getCursor()
+      const page = await this.#deps.api.changes(cursor, { wait, signal })
       this.noteHead(page.head ?? page.cursor)
+      if (page.head !== undefined && this.#far(cursor, page.head)) {
+        await this.#startFromSnapshot(signal)
+        wait = 0
+        continue
+      }
       for (const change of page.changes) await this.applyInOrder(change, signal)
       if (!page.hasMore) return
       wait = 0
     }
   }
 
-  async #onMessage(message: ServerMessage, signal: AbortSignal): Promise<void> {
-    if (message.type === 'ready') {
+  async #onMessage(
+    message: ServerMessage,
+    signal: AbortSignal,
+    snapshotted?: AbortController,
+  ): Promise<void> {
+    if (message.type === 'behind') {
+      this.noteHead(message.head)
+      await this.#startFromSnapshot(signal)
+      snapshotted?.abort()
+    } else if (message.type === 'ready') {
       this.connected = true
       this.connectedSince = this.#deps.clock.now()
     } else if (message.type === 'change') {
@@ -181,8 +218,91 @@ export class RemoteSync {
     return run
   }
 
+  #far(cursor: number, head: number): boolean {
+    return startsFromSnapshot(cursor, head, this.#deps.snapshotBehind)
+  }
+
+  /**
+   * Brings the folder to a snapshot of the account at the head and the cursor to it. Each
+   * file is applied as its change would be (a local edit is kept and uploaded, never
+   * overwritten); deletions go last, so a file moved away still serves its chunks and a
+   * file whose name a folder takes is gone before that folder is made.
+   */
+  async #startFromSnapshot(signal: AbortSignal): Promise<void> {
+    await this.#serially(async () => {
+      const { api, index, problems, log } = this.#deps
+      const since = index.getCursor()
+      if (!this.#far(since, this.head?.seq ?? 0)) return
+      const held = new Map(index.listFiles().map((f) => [f.fileId, f.path]))
+      const deletions: Change[] = []
+      let files = 0
+      const at = await readSnapshot(
+        api,
+        since,
+        async (page) => {
+          for (const file of page.files) {
+            const change = changeOf(file, page.at, held.get(file.fileId))
+            if (change?.kind === 'deleted') deletions.push(change)
+            else if (change) {
+              files++
+              await this.#applyOne(change, signal)
+              this.#supersede(change)
+            }
+          }
+        },
+        signal,
+      )
+      for (const change of deletions) {
+        await this.#applyOne(change, signal)
+        this.#supersede(change)
+      }
+      if (at <= since) return
+      this.snapshotAt = at
+      index.setCursor(at)
+      this.counters.snapshots++
+      log('info', 'started from a snapshot of the account, not its log', {
+        since,
+        at,
+        files,
+        deleted: deletions.length,
+      })
+      // What waited for a deletion of this snapshot can go in now.
+      for (const problem of problems.list('skipped'))
+        if (problem.change?.seq === at) await this.#retry(problem.path, signal)
+    })
+  }
+
   async #applyNext(change: Change, signal: AbortSignal): Promise<void> {
-    const { index, clock, problems } = this.#deps
+    const { index, problems } = this.#deps
+    await this.#applyOne(change, signal)
+    index.setCursor(change.seq)
+    this.#supersede(change)
+    // A skipped change may have waited for this one (a file that had to go before a folder
+    // of its name could be made, or the reverse): try those again at once.
+    for (const problem of problems.list('skipped')) {
+      if (
+        problem.change?.seq !== change.seq &&
+        pathsOf(change).some((p) => related(p, problem.path))
+      )
+        await this.#retry(problem.path, signal)
+    }
+  }
+
+  /** A later change of a path supersedes the one skipped there. */
+  #supersede(change: Change): void {
+    const { problems } = this.#deps
+    for (const path of pathsOf(change)) {
+      const skipped = problems.get(path, 'skipped')
+      if (skipped?.change && skipped.change.seq < change.seq) problems.clear(path, 'skipped')
+    }
+  }
+
+  /**
+   * Applies one change, retrying while a source is unreachable; one that cannot be applied
+   * for a reason of its own is skipped (recorded in problems).
+   */
+  async #applyOne(change: Change, signal: AbortSignal): Promise<void> {
+    const { clock } = this.#deps
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#deps.beforeApply?.(change)
@@ -201,21 +321,6 @@ export class RemoteSync {
         await this.#deps.afterApply?.(change, 'skipped')
         break
       }
-    }
-    index.setCursor(change.seq)
-    // A later change of a path supersedes the one skipped there.
-    for (const path of pathsOf(change)) {
-      const skipped = problems.get(path, 'skipped')
-      if (skipped?.change && skipped.change.seq < change.seq) problems.clear(path, 'skipped')
-    }
-    // A skipped change may have waited for this one (a file that had to go before a folder
-    // of its name could be made, or the reverse): try those again at once.
-    for (const problem of problems.list('skipped')) {
-      if (
-        problem.change?.seq !== change.seq &&
-        pathsOf(change).some((p) => related(p, problem.path))
-      )
-        await this.#retry(problem.path, signal)
     }
   }
 

@@ -54,6 +54,8 @@ export interface SyncEngineDeps {
   skippedRetryMs?: { first: number; max: number }
   /** How often a live device compares its cursor with the coordinator's head. */
   headCheckMs?: number
+  /** Changes behind the head beyond which the device starts from a snapshot. */
+  snapshotBehind?: number
 }
 
 /**

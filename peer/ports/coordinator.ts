@@ -11,7 +11,11 @@ import type {
   UploadInitResponse,
   UploadStatusResponse,
 } from '../../protocol/schemas/files.ts'
-import type { ChangesResponse } from '../../protocol/schemas/sync.ts'
+import type {
+  ChangesResponse,
+  SnapshotQuery,
+  SnapshotResponse,
+} from '../../protocol/schemas/sync.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
 
 /**
@@ -46,6 +50,8 @@ export interface CoordinatorApi {
     cursor: number,
     options?: { limit?: number; wait?: number; signal?: AbortSignal },
   ): Promise<ChangesResponse>
+  /** The account's live files at cursor `at` (its head when left out), a page after `after`. */
+  snapshot(query: SnapshotQuery, signal?: AbortSignal): Promise<SnapshotResponse>
   devices(signal?: AbortSignal): Promise<DeviceList>
   updateAddresses(addresses: string[], signal?: AbortSignal): Promise<void>
   invite(signal?: AbortSignal): Promise<{ token: string; expiresAt: string }>
@@ -62,5 +68,7 @@ export interface PushChannel {
     cursor: number,
     onMessage: (message: ServerMessage) => Promise<void> | void,
     signal: AbortSignal,
+    /** Sent in the hello: how far behind the device still replays the log (ws.ts). */
+    options?: { replayAtMost?: number },
   ): Promise<void>
 }

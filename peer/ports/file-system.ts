@@ -27,6 +27,13 @@ export interface SyncFileSystem {
    * rename). Nothing appears under the real name until `commit`.
    */
   createTemp(size: number): Promise<TempFile>
+  /**
+   * A temp file for a download of content `key` (its content hash) that outlives the
+   * process: when a download was cut short, it opens again with what was written
+   * (`resumed`), for the caller to verify chunk by chunk. Optional: without it, a download
+   * starts over.
+   */
+  openPartial?(key: string, size: number): Promise<{ temp: TempFile; resumed: boolean }>
   /** Bytes free for new files where temp files are written; undefined when unknown. */
   freeBytes?(): Promise<number | undefined>
   /** Removes a file if it still matches `expected`; false when it changed or is gone. */
@@ -80,6 +87,8 @@ export interface TempFile {
    */
   commit(path: string, expected: FileStat | 'absent' | 'any'): Promise<FileStat | false>
   discard(): Promise<void>
+  /** Closes a part file (openPartial) and leaves it, so the download resumes later. */
+  keep?(): Promise<void>
 }
 
 export function sameStat(a: FileStat | undefined, b: FileStat | undefined): boolean {

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import { decryptChunk } from '../crypto/chunk-cipher.ts'
 import { contentHash, unsealPlainHash } from '../crypto/keys.ts'
 import { CloudsyncError } from '../errors.ts'
@@ -96,6 +96,34 @@ export class FileAssembler {
     this.#written.add(index)
     this.bytesWritten += chunk.size
     return true
+  }
+
+  /**
+   * Takes the chunks a partial file already holds (a download cut short): each chunk's
+   * plaintext is read back and counts as written only when its SHA-256 is the one sealed
+   * in the manifest. Anything else (never written, torn, altered) stays missing, to be
+   * fetched again. Returns the indexes taken.
+   */
+  async recover(read: (offset: number, length: number) => Promise<Uint8Array>): Promise<number[]> {
+    const taken: number[] = []
+    for (const chunk of this.manifest.chunks) {
+      if (this.#written.has(chunk.index) || this.#writing.has(chunk.index)) continue
+      let plaintext: Uint8Array
+      try {
+        plaintext = await read(chunk.offset, chunk.size)
+      } catch {
+        continue
+      }
+      const expected = unsealPlainHash(this.#secret, chunk.id, chunk.seal)
+      const actual = createHash('sha256').update(plaintext).digest()
+      if (plaintext.length === chunk.size && timingSafeEqual(actual, expected)) {
+        this.#written.add(chunk.index)
+        this.bytesWritten += chunk.size
+        taken.push(chunk.index)
+      }
+      releaseBytes(plaintext)
+    }
+    return taken
   }
 }
 

@@ -78,6 +78,61 @@ export const ChangesResponse = Type.Object(
 )
 export type ChangesResponse = Static<typeof ChangesResponse>
 
+export const SNAPSHOT_LIMIT_DEFAULT = 100
+export const SNAPSHOT_LIMIT_MAX = 1000
+
+/**
+ * `GET /sync/snapshot?at=N&since=C&after=F&limit=L`: what a device at cursor C must do to
+ * be at cursor N (the account's head when N is left out) without replaying the log: every
+ * file whose last change up to N came after C, by file id after F. A file live at N comes
+ * with its path and content; one deleted by N comes as `deleted` (only when C > 0: nothing
+ * existed before the first change). With C = 0 that is the account's whole live tree.
+ * Every page of one snapshot names the same `at`, so the pages agree.
+ */
+export const SnapshotQuery = Type.Object(
+  {
+    at: Type.Optional(Cursor),
+    since: Type.Optional(Cursor),
+    after: Type.Optional(FileId),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: SNAPSHOT_LIMIT_MAX, default: SNAPSHOT_LIMIT_DEFAULT }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type SnapshotQuery = Static<typeof SnapshotQuery>
+
+/**
+ * A file as it was at the snapshot's cursor: where it was and its content, or `deleted`
+ * (then `path` is where it was deleted, and no `chunks`).
+ */
+export const SnapshotFile = Type.Object(
+  {
+    fileId: FileId,
+    path: RemotePath,
+    version: Version,
+    size: Type.Integer({ minimum: 0, maximum: MAX_FILE_SIZE }),
+    hash: Sha256Hex,
+    chunks: Type.Optional(Type.Array(ManifestChunk, { maxItems: MAX_CHUNKS_PER_FILE })),
+    deleted: Type.Optional(Type.Literal(true)),
+    deviceId: DeviceId,
+    committedAt: IsoDateTime,
+  },
+  { additionalProperties: false },
+)
+export type SnapshotFile = Static<typeof SnapshotFile>
+
+/** `next` is the `after` of the following page; absent on the last page. */
+export const SnapshotResponse = Type.Object(
+  {
+    at: Cursor,
+    files: Type.Array(SnapshotFile, { maxItems: SNAPSHOT_LIMIT_MAX }),
+    next: Type.Optional(FileId),
+  },
+  { additionalProperties: false },
+)
+export type SnapshotResponse = Static<typeof SnapshotResponse>
+
 /** `POST /sync/notify`: a device saw local changes under these paths. */
 export const NotifyRequest = Type.Object(
   {

@@ -3,7 +3,7 @@ import { CloudsyncError } from '../errors.ts'
 import { Manifest } from '../manifest.ts'
 import { RemotePath } from '../paths.ts'
 import { type Parser, parser } from '../validate.ts'
-import { Cursor, DeviceId, ErrorDetail, IsoDateTime, SessionId } from './common.ts'
+import { Cursor, DeviceId, ErrorDetail, IsoDateTime, MAX_SAFE, SessionId } from './common.ts'
 import { DeviceInfo } from './devices.ts'
 import { readJson } from './json.ts'
 import { Change } from './sync.ts'
@@ -17,13 +17,23 @@ import { Change } from './sync.ts'
 const message = <T extends string, P extends Record<string, TSchema>>(type: T, fields: P) =>
   Type.Object({ type: Type.Literal(type), ...fields }, { additionalProperties: false })
 
-export const HelloMessage = message('hello', { cursor: Cursor })
+/**
+ * `replayAtMost`: the device starts from a snapshot rather than replay a long log
+ * (`GET /sync/snapshot`). With it, a cursor of 0 below a non-empty log, or one more than
+ * that many changes behind, is answered `behind` instead of the replay.
+ */
+export const HelloMessage = message('hello', {
+  cursor: Cursor,
+  replayAtMost: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SAFE })),
+})
 export type HelloMessage = Static<typeof HelloMessage>
 
 export const ClientMessage = Type.Union([HelloMessage])
 export type ClientMessage = Static<typeof ClientMessage>
 
 export const ReadyMessage = message('ready', { cursor: Cursor })
+/** The hello's cursor is too far behind `head` to replay: take a snapshot, then hello again. */
+export const BehindMessage = message('behind', { cursor: Cursor, head: Cursor })
 /** A committed change; `change.seq` is the device's new cursor. */
 export const ChangeMessage = message('change', { change: Change })
 /** An upload began: LAN peers may prefetch its chunks from the uploader. */
@@ -42,6 +52,7 @@ export const DevicesMessage = message('devices', {
 export const ErrorMessage = message('error', { error: ErrorDetail })
 
 export type ReadyMessage = Static<typeof ReadyMessage>
+export type BehindMessage = Static<typeof BehindMessage>
 export type ChangeMessage = Static<typeof ChangeMessage>
 export type PendingMessage = Static<typeof PendingMessage>
 export type PendingExpiredMessage = Static<typeof PendingExpiredMessage>
@@ -50,6 +61,7 @@ export type ErrorMessage = Static<typeof ErrorMessage>
 
 export const ServerMessage = Type.Union([
   ReadyMessage,
+  BehindMessage,
   ChangeMessage,
   PendingMessage,
   PendingExpiredMessage,
@@ -65,6 +77,7 @@ const clientParsers: Parsers = { hello: parser(HelloMessage, 'hello message') }
 const serverParsers: Parsers = Object.fromEntries(
   [
     ReadyMessage,
+    BehindMessage,
     ChangeMessage,
     PendingMessage,
     PendingExpiredMessage,

@@ -25,7 +25,7 @@ export function simPush(init: SimPushInit): PushChannel {
   const { device, clock: virtual, network, coordinator, alive } = init
   const clock = virtual.clockFor(alive)
   return {
-    async open(cursor, onMessage, signal) {
+    async open(cursor, onMessage, signal, options = {}) {
       signal.throwIfAborted()
       const unavailable = (why: string) => new CloudsyncError('UNAVAILABLE', `Push channel: ${why}`)
       if (network.isolated(device)) {
@@ -63,7 +63,14 @@ export function simPush(init: SimPushInit): PushChannel {
         wake?.()
       })
       ws.on('close', close)
-      ws.send(encodeMessage({ type: 'hello', cursor }))
+      const { replayAtMost } = options
+      ws.send(
+        encodeMessage({
+          type: 'hello',
+          cursor,
+          ...(replayAtMost !== undefined && { replayAtMost }),
+        }),
+      )
       try {
         while (!closed) {
           const next = queue[0]

@@ -21,6 +21,7 @@ import {
 } from '../../../protocol/schemas/ws.ts'
 import { isChangeMessage } from '../../services/account-feed.ts'
 import { toChange } from '../../services/changes.ts'
+import { getAccount } from '../../store/accounts.ts'
 import { changesAfter } from '../../store/changes.ts'
 import { getDevice } from '../../store/devices.ts'
 
@@ -105,6 +106,13 @@ export const websocketRoutes: FastifyPluginAsyncTypebox = async (app) => {
         }
         // Subscribed before the catch-up read: nothing committed meanwhile is lost.
         await watching
+        if (hello.replayAtMost !== undefined) {
+          // Far behind: the device takes a snapshot instead, and says hello again.
+          const head = (await getAccount(app.db, accountId))?.lastSeq ?? 0
+          const far = hello.cursor === 0 || head - hello.cursor > hello.replayAtMost
+          if (head > hello.cursor && far)
+            return send({ type: 'behind', cursor: hello.cursor, head })
+        }
         cursor = hello.cursor
         await catchUp()
         send({ type: 'ready', cursor })

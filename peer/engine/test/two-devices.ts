@@ -39,6 +39,10 @@ export interface DeviceOptions {
   putBodies?: Uint8Array[]
   /** Uploads of these paths are refused at init, as a coordinator would refuse bad input. */
   refuseUploads?: (path: string) => boolean
+  /** Told of every chunk GET a device makes from the cloud (its presigned URL). */
+  onCloudFetch?: (device: number, url: string) => void
+  /** Changes behind the head beyond which a device starts from a snapshot. */
+  snapshotBehind?: number
 }
 
 export async function devicesOf(
@@ -56,9 +60,10 @@ export async function devicesOf(
     const delay = options.putDelayMs ?? 0
     const refuse = options.refuseUploads
     const bodies = options.putBodies
+    const fetched = options.onCloudFetch
     // A Proxy, not a prototype: the client's #private members need the real instance as `this`.
     const api: typeof realApi =
-      delay || refuse || bodies
+      delay || refuse || bodies || fetched
         ? new Proxy(realApi, {
             get(target, prop) {
               if (prop === 'putChunk' && (delay || bodies)) {
@@ -66,6 +71,12 @@ export async function devicesOf(
                   bodies?.push(args[1])
                   await new Promise((r) => setTimeout(r, delay))
                   return target.putChunk(...args)
+                }
+              }
+              if (prop === 'fetchChunk' && fetched) {
+                return async (...args: Parameters<typeof realApi.fetchChunk>) => {
+                  fetched(i, args[0])
+                  return target.fetchChunk(...args)
                 }
               }
               if (prop === 'initUpload' && refuse) {
@@ -118,6 +129,7 @@ export async function devicesOf(
         cloudSourceFor: (change) => cloudSource(api, change.fileId, change.version),
         retry: (call) => withRetry(call, { attempts: 5, baseMs: 20, maxMs: 200 }),
         pollWaitSeconds: 1,
+        ...(options.snapshotBehind !== undefined && { snapshotBehind: options.snapshotBehind }),
       })
     const device: Device = {
       name: `device-${i}`,
