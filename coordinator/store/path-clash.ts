@@ -3,7 +3,7 @@ import type { Db } from './db.ts'
 
 /**
  * The live file that would clash with a file at `path`: one at an ancestor of it, or one
- * under it (the SQL function path_clash, migration 004). `except` is a file the same
+ * under it (the SQL function path_clash, migration 006). `except` is a file the same
  * commit moves away, so it does not count.
  */
 export async function findPathClash(

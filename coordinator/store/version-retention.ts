@@ -8,7 +8,7 @@ import type { Db } from './db.ts'
  * or its file deleted) before `cutoff` stops being kept. Its row stays for the change log
  * and the history, marked pruned; its chunk references go, so the collector takes the
  * chunks once no other version names them. The live version of a file is never retired
- * (migration 006 keeps retired_at), and each prune checks that again under the account's
+ * (migration 009 keeps retired_at), and each prune checks that again under the account's
  * lock, the one every commit holds.
  */
 export async function pruneRetiredVersions(
