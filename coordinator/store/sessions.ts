@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises'
 import type { Manifest } from '../../protocol/manifest.ts'
 import { accountDomain } from './accounts.ts'
 import { byteBarrierParams, byteBarrierSql } from './chunk-bytes.ts'
@@ -91,14 +92,51 @@ export interface NewSession {
 const LACKING_ANSWERS = `ARRAY(SELECT idx FROM lacking ORDER BY idx) AS missing`
 
 /**
+ * The `lacking` CTE: of the chunks whose indexes and ids are parameters `idx` and `ids`,
+ * those the account may not reference ($1 is the domain and $2 the account, as in
+ * MAY_REFERENCE).
+ */
+const lacking = (idx: number, ids: number) => `lacking AS MATERIALIZED (SELECT t.idx, t.id
+       FROM unnest($${idx}::int[], $${ids}::text[]) AS t(idx, id)
+       WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.domain = $1 AND c.id = t.id
+         AND ${MAY_REFERENCE}))`
+
+/** Chunk rows written per statement: a large manifest is written in several, in one transaction. */
+export const SESSION_CHUNK_BATCH = 2_000
+
+/**
  * Opens an upload session and answers the indexes of the chunks the store lacks for the
- * account: one statement (data-modifying CTEs), so it needs no transaction of its own.
+ * account. A manifest of up to SESSION_CHUNK_BATCH chunks is one statement (data-modifying
+ * CTEs). A larger one is written in batches inside one transaction, giving the event loop a
+ * turn between them: the embedded store runs each statement on the event loop's thread, and
+ * one statement of 47,684 rows held every other request for its whole length.
  */
 export async function createSession(
   db: Db,
   s: NewSession,
 ): Promise<{ session: UploadSession; missing: number[] }> {
   const chunks = s.manifest.chunks
+  if (chunks.length <= SESSION_CHUNK_BATCH) return openSession(db, s, chunks)
+  return db.transaction(async (tx) => {
+    const first = await openSession(tx, s, chunks.slice(0, SESSION_CHUNK_BATCH))
+    const missing = [...first.missing]
+    for (let at = SESSION_CHUNK_BATCH; at < chunks.length; at += SESSION_CHUNK_BATCH) {
+      await setImmediate()
+      const batch = chunks.slice(at, at + SESSION_CHUNK_BATCH)
+      missing.push(...(await addSessionChunks(tx, s, first.session.id, batch)))
+    }
+    return { session: first.session, missing }
+  })
+}
+
+type ManifestChunk = NewSession['manifest']['chunks'][number]
+
+/** The session row, its challenges and the first chunk rows; the lacking ones among them. */
+async function openSession(
+  db: Db,
+  s: NewSession,
+  chunks: ManifestChunk[],
+): Promise<{ session: UploadSession; missing: number[] }> {
   const challenges = s.challenges ?? []
   const { rows } = await db.query<SessionRow & { missing: number[] }>(
     `WITH s AS (INSERT INTO upload_sessions (account_id, device_id, domain, path, base_file_id,
@@ -111,9 +149,7 @@ export async function createSession(
          range_length)
        SELECT s.id, t.* FROM s, unnest($13::int[], $14::text[], $15::text[], $16::bigint[],
          $17::int[]) AS t(idx, chunk_id, nonce, range_offset, range_length)),
-     lacking AS MATERIALIZED (SELECT t.idx, t.id FROM unnest($10::int[], $11::text[]) AS t(idx, id)
-       WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.domain = $1 AND c.id = t.id
-         AND ${MAY_REFERENCE}))
+     ${lacking(10, 11)}
      SELECT s.*, ${LACKING_ANSWERS}
      FROM s`,
     [
@@ -138,6 +174,31 @@ export async function createSession(
   )
   const { missing, ...row } = rows[0]!
   return { session: fromRow(row), missing }
+}
+
+/** More chunk rows of an open session; the lacking ones among them. */
+async function addSessionChunks(
+  db: Db,
+  s: NewSession,
+  sessionId: string,
+  chunks: ManifestChunk[],
+): Promise<number[]> {
+  const { rows } = await db.query<{ missing: number[] }>(
+    `WITH sc AS (INSERT INTO session_chunks (session_id, idx, chunk_id, cipher_size)
+       SELECT $3::uuid, t.idx, t.id, t.size
+       FROM unnest($4::int[], $5::text[], $6::bigint[]) AS t(idx, id, size)),
+     ${lacking(4, 5)}
+     SELECT ${LACKING_ANSWERS}`,
+    [
+      s.domain,
+      s.accountId,
+      sessionId,
+      chunks.map((c) => c.index),
+      chunks.map((c) => c.id),
+      chunks.map((c) => c.cipherSize),
+    ],
+  )
+  return rows[0]!.missing
 }
 
 /**

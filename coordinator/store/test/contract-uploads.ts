@@ -10,7 +10,13 @@ import {
 } from '../chunks.ts'
 import { commitSessionOrThrow } from '../commit.ts'
 import type { Db } from '../db.ts'
-import { createSession, expireSessions, getSession, markChunksPresent } from '../sessions.ts'
+import {
+  createSession,
+  expireSessions,
+  getSession,
+  markChunksPresent,
+  SESSION_CHUNK_BATCH,
+} from '../sessions.ts'
 import { errorCode, fakeManifest, newAccount, ticker, upload } from './fixtures.ts'
 
 const HOUR = 3_600_000
@@ -47,6 +53,45 @@ export function uploadsContract(db: () => Db): void {
         now: now(),
       })
       expect(second.missing).toEqual([3])
+    })
+
+    it('writes a manifest larger than one batch whole, and answers the lacking chunks of every batch', async () => {
+      const { accountId, devices } = await newAccount(db(), now())
+      const base = {
+        accountId,
+        deviceId: devices.laptop!.id,
+        domain: accountDomain(accountId),
+        path: 'big.bin',
+        base: null,
+        ttlMs: HOUR,
+      }
+      const count = SESSION_CHUNK_BATCH * 2 + 7
+      const stored = fakeManifest('batch', count)
+      const small = await createSession(db(), {
+        ...base,
+        manifest: { ...stored, chunks: stored.chunks.slice(0, 1) },
+        now: now(),
+      })
+      // Stored: chunk 0, and one in each later batch (the last batch's last chunk too).
+      const present = [0, SESSION_CHUNK_BATCH + 3, count - 1]
+      const ids = present.map((i) => stored.chunks[i]!.id)
+      await registerChunks(
+        db(),
+        base.domain,
+        accountId,
+        ids.map((id) => ({ id, cipherSize: 116 })),
+        now(),
+      )
+      expect(small.missing).toEqual([0])
+
+      const big = await createSession(db(), { ...base, manifest: stored, now: now() })
+      const expected = stored.chunks.map((c) => c.index).filter((i) => !present.includes(i))
+      expect(big.missing).toEqual(expected)
+      const { rows } = await db().query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM session_chunks WHERE session_id = $1',
+        [big.session.id],
+      )
+      expect(rows[0]!.n).toBe(count)
     })
 
     it('refuses to complete while chunks are missing, and after expiry', async () => {
