@@ -14,6 +14,7 @@
  */
 import { tmpdir } from 'node:os'
 import { parseArgs } from 'node:util'
+import type pg from 'pg'
 import { exitOnHelp, report } from '../../protocol/bench/report.ts'
 import { openStore } from '../store/index.ts'
 import { createTestSchema } from '../store/test/pg-harness.ts'
@@ -99,6 +100,7 @@ const schema = await createTestSchema()
 const databaseUrl = databaseUrlFor(schema.name)
 const db = await openStore({ databaseUrl }) // migrates the schema
 let coordinator: Awaited<ReturnType<typeof spawnCoordinator>> | undefined
+let loaders: pg.Client[] = []
 try {
   const seeded = await seedViaStore(db, [1, 1])
   const big = seeded[0]?.[0]
@@ -106,7 +108,7 @@ try {
   if (!big || !small) throw new Error('seeding failed')
 
   log(`loading ${versionsWanted} versions into schema ${schema.name}`)
-  const loaders = await Promise.all(
+  loaders = await Promise.all(
     Array.from({ length: Number(opts.loaders) }, () => loadSession(databaseUrl)),
   )
   const loader = loaders[0]!
@@ -127,8 +129,13 @@ try {
   )
   const loadSeconds = (performance.now() - loadStart) / 1000
   // What autovacuum leaves in steady state: statistics, visibility and free-space maps.
+  // Only this schema's tables: a bare VACUUM would walk every schema in the database.
+  const own = await loader.query<{ name: string }>(
+    `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables WHERE schemaname = $1`,
+    [schema.name],
+  )
   const vacuumStart = performance.now()
-  await loader.query('VACUUM ANALYZE')
+  await loader.query(`VACUUM (ANALYZE) ${own.rows.map((r) => r.name).join(', ')}`)
   const vacuumSeconds = (performance.now() - vacuumStart) / 1000
   const sizes = await loader.query<{
     table: string
@@ -143,7 +150,7 @@ try {
      WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY total_bytes DESC`,
     [schema.name],
   )
-  await Promise.all(loaders.map((l) => l.end()))
+  await Promise.all(loaders.splice(0).map((l) => l.end()))
   const tables: TableSize[] = sizes.rows.map((r) => ({
     table: r.table,
     rows: Math.max(0, Number(r.rows)),
@@ -270,6 +277,7 @@ try {
     opts.json,
   )
 } finally {
+  await Promise.all(loaders.map((l) => l.end().catch(() => {})))
   await coordinator?.kill()
   closeClient()
   await db.close()
