@@ -6,6 +6,7 @@ import type { CoordinatorApi, PushChannel } from '../ports/coordinator.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
 import type { ApplyOutcome, ChangeApplier } from './applier.ts'
 import type { PathLocks } from './path-locks.ts'
+import type { PauseGate } from './pause-gate.ts'
 import { errorCode, type SyncProblems } from './sync-problems.ts'
 
 export interface RemoteSyncDeps {
@@ -29,6 +30,8 @@ export interface RemoteSyncDeps {
   pollWaitSeconds?: number
   /** How long after its last failure a skipped change is tried again (doubling, up to a max). */
   skippedRetryMs?: { first: number; max: number }
+  /** While paused, no change is applied: the log waits at the cursor. */
+  gate?: PauseGate
 }
 
 export type RemoteCounters = Record<ApplyOutcome | 'skipped', number> & {
@@ -183,6 +186,7 @@ export class RemoteSync {
   async #applyNext(change: Change, signal: AbortSignal): Promise<void> {
     const { index, clock, problems } = this.#deps
     for (let attempt = 1; ; attempt++) {
+      await this.#deps.gate?.wait(signal)
       try {
         await this.#deps.beforeApply?.(change)
         const outcome = await this.#apply(change, signal)
@@ -228,7 +232,7 @@ export class RemoteSync {
 
   async #retry(path: string, signal: AbortSignal): Promise<void> {
     const problem = this.#deps.problems.get(path, 'skipped')
-    if (!problem?.change) return
+    if (!problem?.change || this.#deps.gate?.paused) return
     try {
       await this.#apply(problem.change, signal)
       this.#deps.problems.clear(path, 'skipped')

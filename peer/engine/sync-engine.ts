@@ -14,6 +14,7 @@ import { ChangeApplier } from './applier.ts'
 import { HeadWatch } from './head-watch.ts'
 import { LocalSync } from './local-sync.ts'
 import { PathLocks } from './path-locks.ts'
+import type { PauseGate } from './pause-gate.ts'
 import { Prefetcher } from './prefetcher.ts'
 import { RemoteSync } from './remote-sync.ts'
 import { SyncProblems } from './sync-problems.ts'
@@ -52,6 +53,8 @@ export interface SyncEngineDeps {
   skippedRetryMs?: { first: number; max: number }
   /** How often a live device compares its cursor with the coordinator's head. */
   headCheckMs?: number
+  /** Pause and resume (pause-gate.ts); never paused without one. */
+  gate?: PauseGate
 }
 
 /**
@@ -137,8 +140,9 @@ export class SyncEngine {
       log: this.#log,
       onLocalEditKept: (path) => this.markDirty([path]),
       onMessage: (message) => {
-        if (message.type === 'pending') prefetcher?.onPending(message)
-        else if (message.type === 'pending-expired')
+        if (message.type === 'pending') {
+          if (!deps.gate?.paused) prefetcher?.onPending(message)
+        } else if (message.type === 'pending-expired')
           void prefetcher?.onPendingExpired(message.sessionId)
         deps.onMessage?.(message)
       },
@@ -157,7 +161,8 @@ export class SyncEngine {
 
   async start(): Promise<void> {
     const signal = this.#stop.signal
-    await this.#resumeUploads()
+    // Paused: the rescan below queues unfinished uploads, settled after the resume.
+    if (!this.#deps.gate?.paused) await this.#resumeUploads()
     await this.#deps.watcher.start((paths) => this.markDirty(paths))
     await this.rescan()
     this.#tasks.push(
@@ -226,6 +231,7 @@ export class SyncEngine {
   async #drain(): Promise<void> {
     const signal = this.#stop.signal
     while (this.#dirty.size > 0 && !signal.aborted) {
+      await this.#deps.gate?.wait(signal)
       const batch = [...this.#dirty]
       this.#dirty.clear()
       try {
