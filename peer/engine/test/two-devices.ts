@@ -17,6 +17,7 @@ import { syncIndexOf } from '../../daemon/index-port.ts'
 import { LocalIndex } from '../../local-index/local-index.ts'
 import { systemClock } from '../../ports/clock.ts'
 import { withRetry } from '../../retry.ts'
+import type { PauseGate } from '../pause-gate.ts'
 import { SyncEngine } from '../sync-engine.ts'
 
 export interface Device {
@@ -39,6 +40,8 @@ export interface DeviceOptions {
   putBodies?: Uint8Array[]
   /** Uploads of these paths are refused at init, as a coordinator would refuse bad input. */
   refuseUploads?: (path: string) => boolean
+  /** Pause gates, by device. */
+  gates?: PauseGate[]
 }
 
 export async function devicesOf(
@@ -118,6 +121,7 @@ export async function devicesOf(
         cloudSourceFor: (change) => cloudSource(api, change.fileId, change.version),
         retry: (call) => withRetry(call, { attempts: 5, baseMs: 20, maxMs: 200 }),
         pollWaitSeconds: 1,
+        ...(options.gates?.[i] && { gate: options.gates[i] }),
       })
     const device: Device = {
       name: `device-${i}`,

@@ -4,8 +4,9 @@
  * of A then waits on B) and resumes, and sets a rate limit the daemon takes.
  * WEB_PAGE_SCREENSHOT=docs/web-page.png keeps a screenshot there (README.md's picture).
  */
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { copyFile, readFile, stat, writeFile } from 'node:fs/promises'
+import { copyFile, readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -113,9 +114,20 @@ describe.skipIf(!haveChromium)('the web page in Chromium', () => {
     await expect.poll(() => page.locator('form .warn').textContent()).toContain('not a rate')
     expect((await readStatus(b))?.limits?.lanDown).toBe(5 * 1024 * 1024)
 
-    const shot = join(e2e.root, 'web-page.png')
+  })
+
+  test('shows bytes from LAN peers and a path that cannot be synced, with the reason', async () => {
     await page.reload()
+    await writeFile(join(a.dir, 'photo.raw'), randomBytes(6 * 1024 * 1024))
+    await expect
+      .poll(() => page.getByTestId('transfers').textContent(), { timeout: 30_000 })
+      .toMatch(/from LAN peers.*MiB/)
+    await symlink('/etc/hostname', join(b.dir, 'link-out'))
+    await expect
+      .poll(() => page.getByTestId('problems').textContent(), { timeout: 30_000 })
+      .toMatch(/link-out.*not synced.*link/i)
     await expect.poll(() => folderState().textContent()).toBe('up to date')
+    const shot = join(e2e.root, 'web-page.png')
     await page.screenshot({ path: shot, fullPage: true })
     const keep = process.env.WEB_PAGE_SCREENSHOT
     if (keep) await copyFile(shot, join(REPO, keep))
