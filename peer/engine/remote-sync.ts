@@ -95,6 +95,8 @@ export class RemoteSync {
       this.counters.reconnects++
       try {
         await this.pollOnce(signal, this.#deps.pollWaitSeconds ?? 20)
+        // Paused, a poll returns at once while changes wait: no spinning on it.
+        if (this.#deps.gate?.paused) await clock.sleep(1_000, signal)
       } catch (err) {
         if (signal.aborted) break
         log('warn', 'change poll failed', { error: (err as Error).message })
@@ -114,6 +116,9 @@ export class RemoteSync {
     for (;;) {
       const page = await this.#deps.api.changes(this.#deps.index.getCursor(), { wait, signal })
       this.noteHead(page.head ?? page.cursor)
+      // Paused: the head is noted (status says how far behind), the changes are read again
+      // on resume.
+      if (this.#deps.gate?.paused) return
       for (const change of page.changes) await this.applyInOrder(change, signal)
       if (!page.hasMore) return
       wait = 0
@@ -126,7 +131,9 @@ export class RemoteSync {
       this.connectedSince = this.#deps.clock.now()
     } else if (message.type === 'change') {
       this.noteHead(message.change.seq)
-      await this.applyInOrder(message.change, signal)
+      // Paused: not applied, and not waited for, so the channel's other messages still
+      // come through; the log is read from the cursor on resume.
+      if (!this.#deps.gate?.paused) await this.applyInOrder(message.change, signal)
     } else if (message.type === 'error')
       this.#deps.log('warn', 'coordinator error on the push channel', message.error)
     this.#deps.onMessage?.(message)

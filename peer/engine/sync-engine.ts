@@ -165,6 +165,11 @@ export class SyncEngine {
     if (!this.#deps.gate?.paused) await this.#resumeUploads()
     await this.#deps.watcher.start((paths) => this.markDirty(paths))
     await this.rescan()
+    // Changes that came while paused were noted, not applied: read them from the log now.
+    const unwatch = this.#deps.gate?.onChange((paused) => {
+      if (!paused && !signal.aborted) void this.#guard('catch up', this.remote.catchUp(signal))
+    })
+    if (unwatch) signal.addEventListener('abort', unwatch, { once: true })
     this.#tasks.push(
       this.#guard('remote sync', this.remote.run(signal)),
       this.#guard('head watch', this.#headWatch.run(signal)),

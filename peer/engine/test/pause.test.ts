@@ -60,6 +60,8 @@ describe('pause and resume', () => {
     await eventually(() => expect(b.engine.remote.behind).toBeGreaterThan(0))
     await settle()
     expect(b.fs.readFile('after-restart.txt')).toBeUndefined()
+    // Changes held back do not hold back the push channel: it is up, and says so.
+    expect(b.engine.remote.connected).toBe(true)
     gates[1].resume()
     await eventually(() =>
       expect(hash(b.fs.readFile('after-restart.txt'))).toBe(hash(text('while B restarted paused'))),

@@ -113,7 +113,6 @@ describe.skipIf(!haveChromium)('the web page in Chromium', () => {
     await page.getByRole('button', { name: 'Apply' }).click()
     await expect.poll(() => page.locator('form .warn').textContent()).toContain('not a rate')
     expect((await readStatus(b))?.limits?.lanDown).toBe(5 * 1024 * 1024)
-
   })
 
   test('shows bytes from LAN peers and a path that cannot be synced, with the reason', async () => {
