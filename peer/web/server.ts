@@ -91,8 +91,10 @@ class PageServer {
     clearInterval(this.#timer)
     this.#unwatch()
     for (const client of this.#clients) client.end()
-    await new Promise<void>((done) => this.#server.close(() => done()))
+    // A browser's keep-alive connections would hold close() open: cut them at once.
+    const closed = new Promise<void>((done) => this.#server.close(() => done()))
     this.#server.closeAllConnections()
+    await closed
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
