@@ -41,7 +41,7 @@ beforeAll(async () => {
   // Root in a container: Chromium's sandbox needs user namespaces it may not have.
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
   page = await browser.newPage({ viewport: { width: 1100, height: 900 } })
-}, 180_000)
+}, 300_000)
 
 afterAll(async () => {
   await browser?.close()
