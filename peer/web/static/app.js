@@ -123,7 +123,7 @@ function Transfers({ history }) {
   const H = 100
   const line = (key) =>
     rates
-      .map((r, i) => `${(i / Math.max(1, HISTORY - 2)) * W},${H - (r[key] / top) * (H - 4)}`)
+      .map((r, i) => `${(i / Math.max(30, rates.length - 1)) * W},${H - (r[key] / top) * (H - 4)}`)
       .join(' ')
   const now = rates.at(-1) ?? { lan: 0, cloud: 0, sent: 0 }
   return html`
