@@ -10,6 +10,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
+import { loadWebAddress, webUrl } from '../peer/web/web-file.ts'
 
 const BIN = join(import.meta.dirname, 'cloudsync.ts')
 
@@ -153,6 +154,8 @@ export async function runDemo(dir: string): Promise<void> {
       )
     }
     const [a, b] = layout.folders
+    // Each daemon wrote its page's address before it said it was syncing.
+    const page = await loadWebAddress(join(b!, '.cloudsync'))
     process.stdout.write(
       [
         `cloudsync demo ${reused ? '(reusing ' : '('}${layout.root})`,
@@ -160,6 +163,7 @@ export async function runDemo(dir: string): Promise<void> {
         `  folder A     ${a}`,
         `  folder B     ${b}`,
         `  status       cloudsync status --dir ${b}`,
+        ...(page ? [`  web page     ${webUrl(page)}  (folder B; cloudsync open --dir ${b})`] : []),
         `  logs         ${layout.logs}`,
         'ready: save a file in one folder and watch it appear in the other; Ctrl-C stops all',
         '',

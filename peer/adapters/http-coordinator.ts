@@ -33,6 +33,7 @@ import {
 } from '../../protocol/schemas/sync.ts'
 import { type Parser, parser } from '../../protocol/validate.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
+import type { Pace } from '../ports/pace.ts'
 import { CoordinatorEndpoints, isUnreachable } from './endpoints.ts'
 import { type HttpTransport, httpCall, parseAnswer } from './http-request.ts'
 
@@ -50,6 +51,8 @@ export interface HttpCoordinatorOptions {
   chunkTimeoutMs?: number
   /** What carries the calls: node:http by default, a simulated network in the simulator. */
   transport?: HttpTransport
+  /** The cloud rate limits, on chunk bodies PUT and GET. */
+  pace?: { up?: Pace; down?: Pace }
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000
@@ -86,6 +89,7 @@ export class HttpCoordinator implements CoordinatorApi {
   readonly #timeoutMs: number
   readonly #chunkTimeoutMs: number
   readonly #call: HttpTransport
+  readonly #pace: HttpCoordinatorOptions['pace']
 
   constructor(options: HttpCoordinatorOptions) {
     this.endpoints = options.endpoints ?? new CoordinatorEndpoints([options.baseUrl ?? ''])
@@ -93,6 +97,7 @@ export class HttpCoordinator implements CoordinatorApi {
     this.#auth = `Bearer ${options.credential}`
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.#chunkTimeoutMs = options.chunkTimeoutMs ?? DEFAULT_CHUNK_TIMEOUT_MS
+    this.#pace = options.pace
   }
 
   initUpload(request: UploadInitRequest, signal?: AbortSignal) {
@@ -119,6 +124,7 @@ export class HttpCoordinator implements CoordinatorApi {
       signal,
       maxBytes: 64 * 1024,
       what: `chunk ${upload.index} PUT`,
+      ...(this.#pace?.up && { pace: { send: this.#pace.up } }),
     })
   }
 
@@ -135,6 +141,7 @@ export class HttpCoordinator implements CoordinatorApi {
       signal,
       maxBytes: MAX_CHUNK_BYTES,
       what: 'chunk GET',
+      ...(this.#pace?.down && { pace: { receive: this.#pace.down } }),
     })
     return answer.body
   }

@@ -4,13 +4,19 @@
  * details); a network failure, a timeout or a 5xx is UNAVAILABLE, which callers retry;
  * the caller's own abort is rethrown as its reason, since nobody should retry that.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+} from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { Static, TSchema } from 'typebox'
 import { CloudsyncError, type ErrorCode, isCloudsyncError } from '../../protocol/errors.ts'
 import { ErrorBody } from '../../protocol/schemas/common.ts'
 import { readJson } from '../../protocol/schemas/json.ts'
 import { type Parser, parser } from '../../protocol/validate.ts'
+import { type Pace, slicesOf } from '../ports/pace.ts'
 
 export interface HttpCall {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE'
@@ -23,6 +29,8 @@ export interface HttpCall {
   maxBytes: number
   /** For messages: `POST /files/upload/init`, `chunk PUT`. */
   what: string
+  /** Rate limits: on the body sent, and on the answer's body read. */
+  pace?: { send?: Pace | undefined; receive?: Pace | undefined }
 }
 
 export interface HttpAnswer {
@@ -96,7 +104,7 @@ function exchange(call: HttpCall, signal: AbortSignal): Promise<HttpAnswer> {
     request.once('error', reject)
     request.once('response', (response) => {
       response.once('error', reject)
-      readBounded(response, call.maxBytes, call.what).then(
+      readBounded(response, call.maxBytes, call.what, call.pace?.receive, signal).then(
         (bytes) => resolve({ status: response.statusCode ?? 0, body: bytes }),
         (err) => {
           response.destroy()
@@ -104,8 +112,24 @@ function exchange(call: HttpCall, signal: AbortSignal): Promise<HttpAnswer> {
         },
       )
     })
-    request.end(body)
+    const paceSend = call.pace?.send
+    if (!paceSend || !body) request.end(body)
+    else writePaced(request, body, paceSend, signal).catch((err) => request.destroy(err))
   })
+}
+
+/** The body in slices, each written once the limit lets its bytes go. */
+async function writePaced(
+  request: ClientRequest,
+  body: Uint8Array,
+  pace: Pace,
+  signal: AbortSignal,
+): Promise<void> {
+  for (const slice of slicesOf(body)) {
+    await pace(slice.length, signal)
+    if (!request.write(slice)) await new Promise((drained) => request.once('drain', drained))
+  }
+  request.end()
 }
 
 /** Parses a 2xx JSON answer against its schema; a mismatch is INTERNAL, naming the field. */
@@ -132,6 +156,8 @@ async function readBounded(
   response: IncomingMessage,
   maxBytes: number,
   what: string,
+  pace?: Pace,
+  signal?: AbortSignal,
 ): Promise<Uint8Array> {
   const declared = Number(response.headers['content-length'] ?? Number.NaN)
   if (declared > maxBytes) throw tooLarge(what, declared, maxBytes)
@@ -141,6 +167,8 @@ async function readBounded(
     total += part.byteLength
     if (total > maxBytes) throw tooLarge(what, total, maxBytes)
     parts.push(part)
+    // Reading no faster than the limit holds the sender back through TCP's window.
+    await pace?.(part.byteLength, signal)
   }
   if (parts.length === 1) return parts[0]!
   return Buffer.concat(parts, total)

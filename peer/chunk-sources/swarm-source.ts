@@ -1,4 +1,5 @@
 import { CloudsyncError } from '../../protocol/errors.ts'
+import type { Pace } from '../ports/pace.ts'
 import { DEFAULT_IDLE_TIMEOUT_MS } from '../swarm/chunk-client.ts'
 import type { SwarmIdentity } from '../swarm/identity.ts'
 import { PeerSlots } from '../swarm/peer-slots.ts'
@@ -23,6 +24,8 @@ export interface SwarmSourceInit {
   idleTimeoutMs?: number
   /** A peer whose request broke is left out of new requests for this long. */
   downPeerBackoffMs?: number
+  /** The LAN download limit, on every byte read from peers. */
+  pace?: Pace
 }
 
 export const DEFAULT_REQUESTS_PER_PEER = 3
@@ -53,6 +56,7 @@ export class SwarmSource implements ChunkSource {
       requestTimeoutMs: init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       idleTimeoutMs: init.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
       downPeerBackoffMs: init.downPeerBackoffMs ?? DEFAULT_DOWN_PEER_BACKOFF_MS,
+      ...(init.pace && { pace: init.pace }),
     }
     this.setPeers(init.peers ?? [])
   }

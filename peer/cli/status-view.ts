@@ -1,5 +1,6 @@
 import type { DaemonStatus } from '../daemon/daemon.ts'
 import type { CrashRecord } from '../daemon/status-file.ts'
+import { formatRate } from '../limits/rate-text.ts'
 import { bytes } from './output.ts'
 
 /** Everything `cloudsync status` knows, gathered before anything is printed. */
@@ -35,7 +36,14 @@ export function statusLines(inputs: StatusInputs): string[] {
     )
   } else lines.push(`devices  coordinator ${inputs.coordinatorUrl} unreachable`)
   if (!status) return lines
-  lines.push(`sync     ${syncLine(inputs, status)}`)
+  lines.push(
+    `sync     ${status.paused ? 'PAUSED (`cloudsync resume`); ' : ''}${syncLine(inputs, status)}`,
+  )
+  const limits = status.limits
+  if (limits && Object.values(limits).some((rate) => rate > 0))
+    lines.push(
+      `limits   cloud up ${formatRate(limits.cloudUp)}, down ${formatRate(limits.cloudDown)}; LAN up ${formatRate(limits.lanUp)}, down ${formatRate(limits.lanDown)}`,
+    )
   if (running) lines.push(`push     ${pushLine(status)}`)
   lines.push(
     `pending  ${status.pendingPaths} path(s) to check, ${status.pendingUploads} upload(s) in progress`,

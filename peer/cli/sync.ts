@@ -32,12 +32,13 @@ export function registerSyncCommands(program: Command): void {
         rescan: string
         coordinator?: string[]
       }) => {
-        const { root, stateDir } = await loadLinked(opts.dir)
+        const { root, stateDir, state } = await loadLinked(opts.dir)
         // The daemon (libp2p and all) loads only for `sync`: the other commands stay light.
-        const [{ default: pino }, { Daemon }, guard] = await Promise.all([
+        const [{ default: pino }, { Daemon }, guard, { startWebPage }] = await Promise.all([
           import('pino'),
           import('../daemon/daemon.ts'),
           import('../daemon/process-guard.ts'),
+          import('../web/server.ts'),
         ])
         const logger = pino({ level: opts.logLevel }, pino.destination(2))
         let daemon: Awaited<ReturnType<typeof Daemon.start>> | undefined
@@ -61,10 +62,21 @@ export function registerSyncCommands(program: Command): void {
           { root, device: daemon.state.deviceId, addresses: daemon.status().addresses },
           'syncing',
         )
+        const running = daemon
+        const page = await startWebPage({
+          stateDir,
+          status: () => running.status(),
+          controls: running.controls,
+          recentChanges: recentChangesOf(state),
+        })
         process.stdout.write(`syncing ${root} as ${daemon.state.name}; Ctrl-C to stop\n`)
+        process.stdout.write(
+          `web page: ${page.url}${daemon.controls.paused ? ' (paused: cloudsync resume)' : ''}\n`,
+        )
         await new Promise<void>((done) => {
           for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => done())
         })
+        await page.close()
         await daemon.stop()
         unguard()
         logger.info('stopped')
@@ -126,6 +138,22 @@ export function registerSyncCommands(program: Command): void {
       })
       process.stdout.write(`${lines.join('\n')}\n`)
     })
+}
+
+/** Changes the web page lists. */
+const RECENT_CHANGES = 20
+
+/** The account's last changes up to a cursor, for the web page. */
+function recentChangesOf(state: { coordinatorUrl: string; credential: string }) {
+  const api = new HttpCoordinator({
+    baseUrl: state.coordinatorUrl,
+    credential: state.credential,
+    timeoutMs: 5_000,
+  })
+  return async (cursor: number) => {
+    const from = Math.max(0, cursor - RECENT_CHANGES)
+    return (await api.changes(from, { limit: RECENT_CHANGES })).changes
+  }
 }
 
 /** Changes counted one by one when telling how far behind; past it, "more than". */

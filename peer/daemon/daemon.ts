@@ -28,6 +28,7 @@ import {
   SwarmSource,
 } from '../swarm/index.ts'
 import { CertificateRenewal } from './certificate-renewal.ts'
+import { DeviceControls } from './controls.ts'
 import { type DeviceState, loadDeviceState, secretOf } from './device-state.ts'
 import { watchCoordinators } from './failover.ts'
 import { syncIndexOf } from './index-port.ts'
@@ -65,6 +66,8 @@ export interface DaemonOptions {
  */
 export class Daemon {
   readonly engine: SyncEngine
+  /** Pause and resume, rate limits: saved in the state dir. */
+  readonly controls: DeviceControls
   readonly node: SwarmNode
   readonly swarm: SwarmSource
   readonly state: DeviceState
@@ -98,8 +101,12 @@ export class Daemon {
     pipeline: ChunkPipeline
     api: HttpCoordinator
     statusIntervalMs: number
+    controls: DeviceControls
   }) {
     this.engine = parts.engine
+    this.controls = parts.controls
+    // `status` shows a pause or a resume at once, not at the next rewrite.
+    parts.controls.gate.onChange(() => void this.writeStatus())
     this.node = parts.node
     this.swarm = parts.swarm
     this.#linked = parts.linked
@@ -126,6 +133,8 @@ export class Daemon {
     const log = options.log ?? (() => {})
     const state = await loadDeviceState(stateDir)
     const secret = secretOf(state)
+    const controls = await DeviceControls.load(stateDir)
+    const { limits } = controls
     const fs = await NodeFileSystem.open({ root: options.root, stateDir })
     // Temp files of a run that crashed mid-write: never under a real name, now just litter.
     await fs.removeLeftoverTemps()
@@ -137,7 +146,11 @@ export class Daemon {
       state.coordinatorUrl,
       ...(state.coordinatorUrls ?? []),
     ])
-    const api = new HttpCoordinator({ endpoints, credential: state.credential })
+    const api = new HttpCoordinator({
+      endpoints,
+      credential: state.credential,
+      pace: { up: limits.cloudUp.take, down: limits.cloudDown.take },
+    })
     const push = new WebSocketPush({ endpoints, credential: state.credential })
     // Refreshed at most every few seconds when a device we have not heard of says hello.
     let lastRefresh = 0
@@ -154,18 +167,26 @@ export class Daemon {
     let daemon: Daemon | undefined
     const ownFiles = ownChunkProvider({ index: localIndex, fs, secret })
     // Peers get chunks from this device's synced files, from a file it is uploading right
-    // now (streaming sync), or from what it prefetched itself.
-    const served = firstProvider([
+    // now (streaming sync), or from what it prefetched itself. A paused device serves
+    // nothing: its peers go to the cloud instead.
+    const ownOrStaged = firstProvider([
       ownFiles,
       { read: async (id) => daemon?.engine.serving.read(id) },
     ])
+    const served = {
+      read: async (id: string) => (controls.paused ? undefined : ownOrStaged.read(id)),
+    }
     const node = await createSwarmNode({
       privateKey: decodeNodeKey(Buffer.from(state.nodeKey, 'base64')),
       listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
-      chunks: { identity, provider: served },
+      chunks: { identity, provider: served, pace: limits.lanUp.take },
       mdns: options.mdns ? {} : false,
     })
-    const swarm = new SwarmSource({ identity, openStream: chunkStreamOpener(node) })
+    const swarm = new SwarmSource({
+      identity,
+      openStream: chunkStreamOpener(node),
+      pace: limits.lanDown.take,
+    })
     const pipeline = new ChunkPipeline({ secret })
     const retry = <T>(call: () => Promise<T>) =>
       withRetry(call, {
@@ -191,6 +212,7 @@ export class Daemon {
       retry,
       log,
       onMessage: (message) => daemon?.onMessage(message),
+      gate: controls.gate,
       ...(options.rescanIntervalMs !== undefined && { rescanIntervalMs: options.rescanIntervalMs }),
     })
     daemon = new Daemon({
@@ -207,6 +229,7 @@ export class Daemon {
       pipeline,
       api,
       statusIntervalMs: options.statusIntervalMs ?? 1_000,
+      controls,
     })
     await api
       .updateAddresses(nodeAddresses(node))
@@ -260,6 +283,8 @@ export class Daemon {
     const { remote } = engine
     const problems = engine.problems.list()
     const iso = (ms: number) => new Date(ms).toISOString()
+    // A device this one has a libp2p connection to: chunks can come from it directly.
+    const swarmPeers = new Set(this.node.getConnections().map((c) => c.remotePeer.toString()))
     return {
       pid: process.pid,
       deviceId: this.state.deviceId,
@@ -300,7 +325,14 @@ export class Daemon {
       behind: engine.remote.behind,
       pendingPaths: engine.pendingPaths,
       pendingUploads: this.#index.listUploads().length,
-      devices: this.#peers.map((d) => ({ name: d.name, online: d.online })),
+      paused: this.controls.paused,
+      limits: this.controls.settings().limits,
+      devices: this.#peers.map((d) => ({
+        name: d.name,
+        online: d.online,
+        deviceId: d.deviceId,
+        lan: swarmPeers.has(d.peerId),
+      })),
       uploads: { ...engine.uploader.counters },
       local: { ...engine.local.counters },
       remote: { ...engine.remote.counters },

@@ -1,4 +1,5 @@
 import type { ProblemKind } from '../engine/sync-problems.ts'
+import type { RateLimits } from '../limits/rate-text.ts'
 
 /** The daemon's status file in the state dir, rewritten every second; `status` reads it. */
 export const STATUS_FILE = 'status.json'
@@ -49,7 +50,12 @@ export interface DaemonStatus {
   disk?: { freeBytes: number; totalBytes: number; fullPaths: number }
   /** Errors no task handled (the process guard kept the daemon alive). */
   faults?: { count: number; last?: { at: string; error: string } }
-  devices: { name: string; online: boolean }[]
+  /** Paused by the user (`cloudsync pause`, the web page). */
+  paused?: boolean
+  /** Rate limits in bytes per second, 0 unlimited. */
+  limits?: RateLimits
+  /** `lan`: a direct (libp2p) connection to it is open. */
+  devices: { name: string; online: boolean; deviceId?: string; lan?: boolean }[]
   uploads: Record<string, number>
   local: Record<string, number>
   remote: Record<string, number>

@@ -1,6 +1,7 @@
 import type { Clock } from '../ports/clock.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
+import type { PauseGate } from './pause-gate.ts'
 import type { RemoteSync } from './remote-sync.ts'
 
 export interface HeadWatchDeps {
@@ -11,6 +12,8 @@ export interface HeadWatchDeps {
   log: (level: 'info' | 'warn', message: string, fields?: object) => void
   /** How often the coordinator's head is read while the push channel is up. */
   intervalMs?: number
+  /** Paused, being behind is expected: the head is still read, nothing is caught up. */
+  gate?: PauseGate
 }
 
 export const DEFAULT_HEAD_CHECK_MS = 5_000
@@ -53,6 +56,7 @@ export class HeadWatch {
     const page = await api.changes(cursor, { limit: 1, wait: 0, signal })
     remote.noteHead(page.head ?? page.cursor)
     const behind = remote.behind
+    if (this.#deps.gate?.paused) return
     if (behind === 0) {
       this.#behindAt = undefined
       return

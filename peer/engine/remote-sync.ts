@@ -12,6 +12,7 @@ import {
   SNAPSHOT_BEHIND_CHANGES,
   startsFromSnapshot,
 } from './snapshot-start.ts'
+import type { PauseGate } from './pause-gate.ts'
 import { errorCode, type SyncProblems } from './sync-problems.ts'
 
 export interface RemoteSyncDeps {
@@ -37,6 +38,8 @@ export interface RemoteSyncDeps {
   skippedRetryMs?: { first: number; max: number }
   /** Changes behind the head beyond which the device starts from a snapshot (snapshot-start.ts). */
   snapshotBehind?: number
+  /** While paused, no change is applied: the log waits at the cursor. */
+  gate?: PauseGate
 }
 
 export type RemoteCounters = Record<ApplyOutcome | 'skipped', number> & {
@@ -116,6 +119,8 @@ export class RemoteSync {
       this.counters.reconnects++
       try {
         await this.pollOnce(signal, this.#deps.pollWaitSeconds ?? 20)
+        // Paused, a poll returns at once while changes wait: no spinning on it.
+        if (this.#deps.gate?.paused) await clock.sleep(1_000, signal)
       } catch (err) {
         if (signal.aborted) break
         log('warn', 'change poll failed', { error: (err as Error).message })
@@ -136,6 +141,9 @@ export class RemoteSync {
       const cursor = this.#deps.index.getCursor()
       const page = await this.#deps.api.changes(cursor, { wait, signal })
       this.noteHead(page.head ?? page.cursor)
+      // Paused: the head is noted (status says how far behind), the changes are read again
+      // on resume.
+      if (this.#deps.gate?.paused) return
       if (page.head !== undefined && this.#far(cursor, page.head)) {
         await this.#startFromSnapshot(signal)
         wait = 0
@@ -161,7 +169,9 @@ export class RemoteSync {
       this.connectedSince = this.#deps.clock.now()
     } else if (message.type === 'change') {
       this.noteHead(message.change.seq)
-      await this.applyInOrder(message.change, signal)
+      // Paused: not applied, and not waited for, so the channel's other messages still
+      // come through; the log is read from the cursor on resume.
+      if (!this.#deps.gate?.paused) await this.applyInOrder(message.change, signal)
     } else if (message.type === 'error')
       this.#deps.log('warn', 'coordinator error on the push channel', message.error)
     this.#deps.onMessage?.(message)
@@ -304,6 +314,7 @@ export class RemoteSync {
   async #applyOne(change: Change, signal: AbortSignal): Promise<void> {
     const { clock } = this.#deps
     for (let attempt = 1; ; attempt++) {
+      await this.#deps.gate?.wait(signal)
       try {
         await this.#deps.beforeApply?.(change)
         const outcome = await this.#apply(change, signal)
@@ -334,7 +345,7 @@ export class RemoteSync {
 
   async #retry(path: string, signal: AbortSignal): Promise<void> {
     const problem = this.#deps.problems.get(path, 'skipped')
-    if (!problem?.change) return
+    if (!problem?.change || this.#deps.gate?.paused) return
     try {
       await this.#apply(problem.change, signal)
       this.#deps.problems.clear(path, 'skipped')

@@ -16,6 +16,7 @@ import { IGNORE_FILE, IgnoreRules } from './ignore-rules.ts'
 import { IgnoredPaths } from './ignored-paths.ts'
 import { LocalSync } from './local-sync.ts'
 import { PathLocks } from './path-locks.ts'
+import type { PauseGate } from './pause-gate.ts'
 import { Prefetcher } from './prefetcher.ts'
 import { RemoteSync } from './remote-sync.ts'
 import { SyncProblems } from './sync-problems.ts'
@@ -56,6 +57,8 @@ export interface SyncEngineDeps {
   headCheckMs?: number
   /** Changes behind the head beyond which the device starts from a snapshot. */
   snapshotBehind?: number
+  /** Pause and resume (pause-gate.ts); never paused without one. */
+  gate?: PauseGate
 }
 
 /**
@@ -151,8 +154,9 @@ export class SyncEngine {
       log: this.#log,
       onLocalEditKept: (path) => this.markDirty([path]),
       onMessage: (message) => {
-        if (message.type === 'pending') prefetcher?.onPending(message)
-        else if (message.type === 'pending-expired')
+        if (message.type === 'pending') {
+          if (!deps.gate?.paused) prefetcher?.onPending(message)
+        } else if (message.type === 'pending-expired')
           void prefetcher?.onPendingExpired(message.sessionId)
         deps.onMessage?.(message)
       },
@@ -175,9 +179,15 @@ export class SyncEngine {
     const signal = this.#stop.signal
     await this.ignoreRules.refresh()
     this.#logRulesError()
-    await this.#resumeUploads()
+    // Paused: the rescan below queues unfinished uploads, settled after the resume.
+    if (!this.#deps.gate?.paused) await this.#resumeUploads()
     await this.#deps.watcher.start((paths) => this.markDirty(paths))
     await this.rescan()
+    // Changes that came while paused were noted, not applied: read them from the log now.
+    const unwatch = this.#deps.gate?.onChange((paused) => {
+      if (!paused && !signal.aborted) void this.#guard('catch up', this.remote.catchUp(signal))
+    })
+    if (unwatch) signal.addEventListener('abort', unwatch, { once: true })
     this.#tasks.push(
       this.#guard('remote sync', this.remote.run(signal)),
       this.#guard('head watch', this.#headWatch.run(signal)),
@@ -264,6 +274,7 @@ export class SyncEngine {
   async #drain(): Promise<void> {
     const signal = this.#stop.signal
     while (this.#dirty.size > 0 && !signal.aborted) {
+      await this.#deps.gate?.wait(signal)
       const batch = [...this.#dirty]
       this.#dirty.clear()
       try {

@@ -8,6 +8,7 @@ import {
   statusError,
 } from '../../protocol/p2p/chunk-protocol.ts'
 import type { ChunkResult } from '../chunk-sources/chunk-source.ts'
+import type { Pace } from '../ports/pace.ts'
 import { checkRemoteHello, helloFrame, type SwarmIdentity } from './identity.ts'
 import { FrameReader, sendAll } from './stream-io.ts'
 
@@ -24,6 +25,8 @@ export interface RequestOptions {
   idleTimeoutMs?: number
   /** Every piece of bytes read, for rate tracking. */
   onBytes?: (n: number) => void
+  /** The LAN download limit, on everything read. */
+  pace?: Pace
 }
 
 /** A result, and whether a failure was the peer's fault as a whole (not an answer for one id). */
@@ -52,6 +55,7 @@ export async function* requestChunks(
     clearTimeout(idle)
     idle = setTimeout(() => fail(timeoutError(remotePeerId, idleMs)), idleMs)
   }
+  reader.pace = options.pace
   reader.onBytes = (n) => {
     armIdle()
     options.onBytes?.(n)

@@ -8,6 +8,7 @@ import {
   FrameDecoder,
   statusForError,
 } from '../../protocol/p2p/chunk-protocol.ts'
+import type { Pace } from '../ports/pace.ts'
 import { assertStillLinked, checkRemoteHello, helloFrame, type SwarmIdentity } from './identity.ts'
 import { FrameReader, sendAll } from './stream-io.ts'
 
@@ -24,6 +25,8 @@ export interface ChunkServiceInit {
   maxActiveRequests?: number
   /** Concurrent inbound chunk streams per connection (libp2p's default is 32). */
   maxInboundStreams?: number
+  /** The LAN upload limit, on chunk bodies served. */
+  pace?: Pace
 }
 
 /** What the service needs from libp2p: only the registrar (and a logger when there is one). */
@@ -173,7 +176,7 @@ export class ChunkService implements Startable {
       await sendAll(stream, [encodeFailure(id, outcome.status)])
       return
     }
-    await sendAll(stream, encodeChunk(id, outcome.bytes))
+    await sendAll(stream, encodeChunk(id, outcome.bytes), undefined, this.#init.pace)
     this.counters.chunksServed++
     this.counters.bytesServed += outcome.bytes.length
   }

@@ -1,5 +1,6 @@
 import type { Stream } from '@libp2p/interface'
 import type { Frame, FrameDecoder } from '../../protocol/p2p/chunk-protocol.ts'
+import { type Pace, slicesOf } from '../ports/pace.ts'
 
 /**
  * Writes parts in order, waiting for `drain` whenever the stream's send buffer is full, so
@@ -10,10 +11,15 @@ export async function sendAll(
   stream: Stream,
   parts: readonly Uint8Array[],
   signal?: AbortSignal,
+  pace?: Pace,
 ): Promise<void> {
   for (const part of parts) {
-    if (stream.writableNeedsDrain) await stream.onDrain({ signal })
-    stream.send(part)
+    // Under a rate limit, in small slices, each sent once its bytes may go.
+    for (const piece of pace ? slicesOf(part) : [part]) {
+      await pace?.(piece.length, signal)
+      if (stream.writableNeedsDrain) await stream.onDrain({ signal })
+      stream.send(piece)
+    }
   }
 }
 
@@ -25,6 +31,8 @@ export class FrameReader {
   #ended = false
   /** Called with the size of every piece read, before decoding: progress for timeouts and rates. */
   onBytes: ((n: number) => void) | undefined
+  /** A rate limit on reading: awaited after each piece, so the sender is held back. */
+  pace: Pace | undefined
 
   constructor(stream: Stream, decoder: FrameDecoder) {
     this.#source = stream[Symbol.asyncIterator]()
@@ -49,6 +57,7 @@ export class FrameReader {
       for (const buffer of buffers) {
         this.onBytes?.(buffer.length)
         this.#frames.push(...this.#decoder.push(buffer))
+        await this.pace?.(buffer.length)
       }
     }
     return this.#frames.shift()

@@ -184,6 +184,7 @@ export class SwarmDownload {
         const results = requestChunks(stream, this.#settings.identity, peerId, ids, {
           signal,
           idleTimeoutMs: this.#settings.idleTimeoutMs,
+          ...(this.#settings.pace && { pace: this.#settings.pace }),
           onBytes: (n) => {
             bytes += n
           },

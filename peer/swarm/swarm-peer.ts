@@ -1,5 +1,6 @@
 /** The account's other devices as the swarm source sees them, and how it reaches them. */
 import type { Stream } from '@libp2p/interface'
+import type { Pace } from '../ports/pace.ts'
 import type { SwarmIdentity } from './identity.ts'
 
 /** A device of this account, as the coordinator (or mDNS) announced it. */
@@ -22,4 +23,6 @@ export interface SwarmDownloadSettings {
   requestTimeoutMs: number
   idleTimeoutMs: number
   downPeerBackoffMs: number
+  /** The LAN download limit. */
+  pace?: Pace
 }

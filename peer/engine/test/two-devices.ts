@@ -17,6 +17,7 @@ import { syncIndexOf } from '../../daemon/index-port.ts'
 import { LocalIndex } from '../../local-index/local-index.ts'
 import { systemClock } from '../../ports/clock.ts'
 import { withRetry } from '../../retry.ts'
+import type { PauseGate } from '../pause-gate.ts'
 import { SyncEngine } from '../sync-engine.ts'
 
 export interface Device {
@@ -43,6 +44,8 @@ export interface DeviceOptions {
   onCloudFetch?: (device: number, url: string) => void
   /** Changes behind the head beyond which a device starts from a snapshot. */
   snapshotBehind?: number
+  /** Pause gates, by device. */
+  gates?: PauseGate[]
 }
 
 export async function devicesOf(
@@ -130,6 +133,7 @@ export async function devicesOf(
         retry: (call) => withRetry(call, { attempts: 5, baseMs: 20, maxMs: 200 }),
         pollWaitSeconds: 1,
         ...(options.snapshotBehind !== undefined && { snapshotBehind: options.snapshotBehind }),
+        ...(options.gates?.[i] && { gate: options.gates[i] }),
       })
     const device: Device = {
       name: `device-${i}`,
