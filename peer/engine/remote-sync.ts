@@ -6,13 +6,13 @@ import type { CoordinatorApi, PushChannel } from '../ports/coordinator.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
 import type { ApplyOutcome, ChangeApplier } from './applier.ts'
 import type { PathLocks } from './path-locks.ts'
+import type { PauseGate } from './pause-gate.ts'
 import {
   changeOf,
   readSnapshot,
   SNAPSHOT_BEHIND_CHANGES,
   startsFromSnapshot,
 } from './snapshot-start.ts'
-import type { PauseGate } from './pause-gate.ts'
 import { errorCode, type SyncProblems } from './sync-problems.ts'
 
 export interface RemoteSyncDeps {
