@@ -1,12 +1,12 @@
 import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
-import type { ServerMessage } from '../../protocol/schemas/ws.ts'
+import type { PendingMessage, ServerMessage } from '../../protocol/schemas/ws.ts'
 import type { ChunkSource } from '../chunk-sources/chunk-source.ts'
 import { ChunkFetcher } from '../chunk-sources/fetcher.ts'
 import { firstProvider } from '../chunk-sources/served-chunks.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { CoordinatorApi, PushChannel } from '../ports/coordinator.ts'
-import type { SyncFileSystem } from '../ports/file-system.ts'
+import { type SyncFileSystem, sameStat, type TempFile } from '../ports/file-system.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
 import type { FolderWatcher } from '../ports/watcher.ts'
 import type { ChunkProvider } from '../swarm/chunk-service.ts'
@@ -15,8 +15,10 @@ import { HeadWatch } from './head-watch.ts'
 import { LocalSync } from './local-sync.ts'
 import { PathLocks } from './path-locks.ts'
 import { Prefetcher } from './prefetcher.ts'
+import { ProvisionalFiles } from './provisional.ts'
 import { RemoteSync } from './remote-sync.ts'
 import { SyncProblems } from './sync-problems.ts'
+import { Takeover } from './takeover.ts'
 import { Uploader } from './uploader.ts'
 
 export type Log = (level: 'info' | 'warn', message: string, fields?: object) => void
@@ -71,6 +73,11 @@ export class SyncEngine {
   readonly serving: ChunkProvider
   /** Paths that cannot be synced now, and why. */
   readonly problems: SyncProblems
+  /** Other devices' versions placed here ahead of their commit (docs/LAN-FIRST.md). */
+  readonly provisional: ProvisionalFiles
+  /** Finishes the uploads of placed versions whose uploader went offline. */
+  readonly takeover: Takeover
+  readonly #locks: PathLocks
   readonly #headWatch: HeadWatch
   readonly #deps: SyncEngineDeps
   readonly #log: Log
@@ -83,7 +90,11 @@ export class SyncEngine {
     this.#deps = deps
     this.#log = deps.log ?? (() => {})
     const locks = new PathLocks()
+    this.#locks = locks
     const now = () => deps.clock.now()
+    const provisional = new ProvisionalFiles(deps)
+    this.provisional = provisional
+    this.takeover = new Takeover({ ...deps, provisional, log: this.#log })
     this.problems = new SyncProblems({
       now,
       store: {
@@ -101,6 +112,7 @@ export class SyncEngine {
       ...deps,
       uploader: this.uploader,
       locks,
+      provisional,
       problems,
       log: this.#log,
       now,
@@ -114,10 +126,11 @@ export class SyncEngine {
             fetcher: this.fetcher,
             log: this.#log,
             now,
+            place: (notice, temp, signal) => this.#place(notice, temp, signal),
           })
         : undefined
     this.prefetcher = prefetcher
-    this.serving = firstProvider([this.uploader.uploads, prefetcher])
+    this.serving = firstProvider([this.uploader.uploads, prefetcher, provisional])
     const applier = new ChangeApplier({
       ...deps,
       fetcher: this.fetcher,
@@ -128,6 +141,7 @@ export class SyncEngine {
         deps.cloudSourceFor(change),
       ],
       ...(prefetcher && { staged: (change: Change) => prefetcher.adopt(change) }),
+      provisional,
     })
     this.remote = new RemoteSync({
       ...deps,
@@ -138,8 +152,11 @@ export class SyncEngine {
       onLocalEditKept: (path) => this.markDirty([path]),
       onMessage: (message) => {
         if (message.type === 'pending') prefetcher?.onPending(message)
-        else if (message.type === 'pending-expired')
+        else if (message.type === 'pending-expired') {
           void prefetcher?.onPendingExpired(message.sessionId)
+          this.#abandoned(message.sessionId)
+        } else if (message.type === 'devices')
+          this.takeover.onDevices(message.devices, this.#stop.signal)
         deps.onMessage?.(message)
       },
       ...(prefetcher && {
@@ -173,6 +190,65 @@ export class SyncEngine {
     await this.#deps.watcher.stop()
     await Promise.allSettled([...this.#tasks, this.#draining])
     await this.prefetcher?.close()
+    await this.takeover.settled()
+  }
+
+  /**
+   * Puts another device's fully prefetched pending version in place ahead of its commit,
+   * when it is based on what this device has at its path (docs/LAN-FIRST.md "Placement"):
+   * the base version unedited, nothing for a new file, or an earlier placed version of the
+   * same base (the uploader superseded it). Anything else waits for the commit and the
+   * usual rules.
+   */
+  async #place(notice: PendingMessage, temp: TempFile, signal: AbortSignal): Promise<boolean> {
+    const { index, fs, clock } = this.#deps
+    const { path, base } = notice
+    // A coordinator that does not say what the upload is based on: wait for the commit.
+    if (base === undefined) return false
+    return this.#locks.with([path], async () => {
+      if (signal.aborted || this.#stop.signal.aborted || index.getUpload(path)) return false
+      const entry = index.getFile(path)
+      const placed = this.provisional.get(path)
+      const local = await fs.stat(path)
+      const onBase = placed
+        ? sameStat(local, placed.stat) &&
+          placed.base?.version === base?.version &&
+          placed.base?.fileId === base?.fileId
+        : base === null
+          ? !entry && !local
+          : entry !== undefined &&
+            entry.version === base.version &&
+            (base.fileId === null || entry.fileId === base.fileId) &&
+            sameStat(local, entry.stat)
+      if (!onBase) return false
+      const stat = await temp.commit(path, local ?? 'absent')
+      if (!stat) return false
+      const file = {
+        path,
+        sessionId: notice.sessionId,
+        deviceId: notice.deviceId,
+        base,
+        manifest: notice.manifest,
+        stat,
+        placedAt: clock.now(),
+      }
+      this.provisional.put(file)
+      this.#log('info', 'placed an upload ahead of its commit', { path, from: notice.deviceId })
+      this.takeover.check(file, this.#stop.signal)
+      return true
+    })
+  }
+
+  /**
+   * A placed version's session expired uncommitted and nobody finished it: the file stays,
+   * and goes up as this device's edit on the same base (nothing is lost).
+   */
+  #abandoned(sessionId: string): void {
+    for (const file of this.provisional.list()) {
+      if (file.sessionId !== sessionId) continue
+      this.provisional.drop(file.path)
+      this.markDirty([file.path])
+    }
   }
 
   /** Paths that may have changed locally; synced once the current batch is done. */
