@@ -26,11 +26,11 @@ async function start(putDelayMs: number | number[]) {
 
 beforeEach(async () => {
   t = await startCoordinator()
-})
+}, 120_000)
 afterEach(async () => {
   await Promise.all([a?.stop(), b?.stop()])
   await t?.close()
-})
+}, 120_000)
 
 describe('LAN-first sync', () => {
   it('places a pending upload before its commit, and the commit confirms it unwritten', async () => {
