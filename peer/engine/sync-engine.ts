@@ -1,3 +1,4 @@
+import { isCloudsyncError } from '../../protocol/errors.ts'
 import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { PendingMessage, ServerMessage } from '../../protocol/schemas/ws.ts'
@@ -157,6 +158,13 @@ export class SyncEngine {
           this.#abandoned(message.sessionId)
         } else if (message.type === 'devices')
           this.takeover.onDevices(message.devices, this.#stop.signal)
+        else if (message.type === 'ready')
+          void this.#catchUpPending().catch((err) => {
+            if (!this.#stop.signal.aborted)
+              this.#log('info', 'could not read the pending uploads', {
+                error: (err as Error).message,
+              })
+          })
         deps.onMessage?.(message)
       },
       ...(prefetcher && {
@@ -237,6 +245,41 @@ export class SyncEngine {
       this.takeover.check(file, this.#stop.signal)
       return true
     })
+  }
+
+  /**
+   * On (re)connecting: uploads that began while this device was away are pulled too, and
+   * placed versions whose session ended meanwhile without a commit are settled (rule 10).
+   */
+  async #catchUpPending(): Promise<void> {
+    const { api, retry } = this.#deps
+    const signal = this.#stop.signal
+    // Without a swarm there is nothing to pull, and nothing placed to settle.
+    if (!this.prefetcher && this.provisional.list().length === 0) return
+    const { uploads } = await retry(() => api.pendingUploads(signal))
+    for (const u of uploads) {
+      const manifest = { size: u.size, hash: u.hash, chunks: u.chunks }
+      const { sessionId, path, deviceId, expiresAt, base } = u
+      this.prefetcher?.onPending({
+        type: 'pending',
+        sessionId,
+        path,
+        deviceId,
+        manifest,
+        expiresAt,
+        base,
+      })
+    }
+    const open = new Set(uploads.map((u) => u.sessionId))
+    for (const file of this.provisional.list()) {
+      if (open.has(file.sessionId)) continue
+      const status = await retry(() => api.uploadStatus(file.sessionId, signal)).catch((err) => {
+        if (isCloudsyncError(err, 'NOT_FOUND')) return undefined
+        throw err
+      })
+      // Committed: its change, read from the log, confirms the placed file.
+      if (!status || status.state === 'expired') this.#abandoned(file.sessionId)
+    }
   }
 
   /**

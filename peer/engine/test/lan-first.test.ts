@@ -96,4 +96,19 @@ describe('LAN-first sync', () => {
     expect(Object.keys(await snapshot(b.fs))).toEqual(['film.mkv'])
     expect(hash(b.fs.readFile('film.mkv'))).toBe(hash(film))
   }, 60_000)
+
+  it('places an upload that began while the device was away, once it connects', async () => {
+    ;[a, b] = (await devicesOf(t, 2, { swarm: true, putDelayMs: [60_000, 0] })) as [Device, Device]
+    await a.engine.start()
+    await eventually(() => expect(a.engine.remote.connected).toBe(true))
+    const clip = random(3 * MiB)
+    const expected = hash(clip)
+    a.fs.writeFile('clip.mov', clip)
+    await eventually(() => expect(a.engine.uploader.uploads.files.size).toBe(1), 20_000)
+    // B missed the pending notice: it learns of the upload from GET /files/uploads.
+    await b.engine.start()
+    await eventually(() => expect(hash(b.fs.readFile('clip.mov'))).toBe(expected), 30_000)
+    expect(b.engine.provisional.get('clip.mov')).toMatchObject({ deviceId: a.deviceId })
+    expect(a.engine.uploader.counters.commits).toBe(0)
+  }, 60_000)
 })
