@@ -18,30 +18,42 @@ export interface ProvisionalFilesDeps {
 
 export class ProvisionalFiles implements ChunkProvider {
   readonly #deps: ProvisionalFilesDeps
+  /**
+   * By path, read from the index once: local sync asks about every path it looks at, and
+   * a placed manifest may list thousands of chunks. This engine is the only writer.
+   */
+  #byPath: Map<string, ProvisionalFile> | undefined
 
   constructor(deps: ProvisionalFilesDeps) {
     this.#deps = deps
   }
 
   get(path: string): ProvisionalFile | undefined {
-    return this.#deps.index.getProvisional().find((p) => p.path === path)
+    return this.#files().get(path)
   }
 
   list(): ProvisionalFile[] {
-    return this.#deps.index.getProvisional()
+    return [...this.#files().values()]
   }
 
   /** Records a placement; a newer one at the same path replaces the older. */
   put(file: ProvisionalFile): void {
-    const others = this.list().filter((p) => p.path !== file.path)
-    this.#deps.index.setProvisional([...others, file])
+    const files = new Map(this.#files()).set(file.path, file)
+    this.#deps.index.setProvisional([...files.values()])
+    this.#byPath = files
   }
 
   /** Forgets the path's placement (confirmed, overwritten or abandoned). */
   drop(path: string): void {
-    const all = this.list()
-    const left = all.filter((p) => p.path !== path)
-    if (left.length !== all.length) this.#deps.index.setProvisional(left)
+    const files = new Map(this.#files())
+    if (!files.delete(path)) return
+    this.#deps.index.setProvisional([...files.values()])
+    this.#byPath = files
+  }
+
+  #files(): Map<string, ProvisionalFile> {
+    this.#byPath ??= new Map(this.#deps.index.getProvisional().map((p) => [p.path, p]))
+    return this.#byPath
   }
 
   /** A chunk of a provisional file, for a peer that asked. */
