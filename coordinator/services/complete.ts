@@ -48,9 +48,9 @@ export async function completeUpload(
   // Scoped by account: another account's session is indistinguishable from none.
   if (!found) throw new CloudsyncError('NOT_FOUND', `No upload session ${sessionId}`)
   const { session } = found
-  if (session.deviceId !== device.deviceId) {
-    throw new CloudsyncError('FORBIDDEN', 'The upload session belongs to another device')
-  }
+  // Any device of the account may finish it, on the uploader's behalf: the commit is the
+  // uploader's, with its base and its conflict semantics (docs/LAN-FIRST.md "Takeover").
+  const author = session.deviceId
   const now = app.now()
   if (session.result) return toCompleteResponse(session.result)
   if (session.state !== 'open' || session.expiresAt <= now) {
@@ -60,7 +60,7 @@ export async function completeUpload(
   const challenges = await openChallenges(app.db, session)
   const proven = await checkProofs(app, challenges, body.proofs ?? [])
   const uploadable = uploadableOf(session, challenges, found.missing)
-  const commit = { accountId, deviceId: device.deviceId, sessionId, now, session }
+  const commit = { accountId, deviceId: author, sessionId, now, session }
   // Chunk rows of a shared domain record whose upload holds the bytes, which the commit
   // function does not: found chunks are registered here (insertChunks), as proofs are.
   const shared = session.domain !== accountDomain(accountId)

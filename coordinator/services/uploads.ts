@@ -14,6 +14,7 @@ import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import { type Manifest, validateManifest } from '../../protocol/manifest.ts'
 import { validatePath } from '../../protocol/paths.ts'
 import type {
+  PendingUploadsResponse,
   UploadInitRequest,
   UploadInitResponse,
   UploadStatusResponse,
@@ -27,6 +28,7 @@ import {
   createSession,
   discardSession,
   getSession,
+  listOpenSessions,
   openLoad,
   type UploadBase,
   type UploadSession,
@@ -202,12 +204,16 @@ function announcePending(app: FastifyInstance, session: UploadSession): void {
     deviceId: session.deviceId,
     manifest: session.manifest,
     expiresAt: session.expiresAt.toISOString(),
+    base: session.base,
   })
   app.metrics.published.inc({ type: 'pending' })
 }
 
-/** The session of the caller's account, uploaded by the caller; NOT_FOUND/FORBIDDEN else. */
-export async function ownSession(
+/**
+ * A session of the caller's account, whichever of its devices opened it: any of them may
+ * resume or finish it on the uploader's behalf (docs/LAN-FIRST.md "Takeover").
+ */
+export async function accountSession(
   app: FastifyInstance,
   device: AuthDevice,
   sessionId: string,
@@ -215,10 +221,25 @@ export async function ownSession(
   // Scoped by account: another account's session is indistinguishable from none.
   const session = await getSession(app.db, device.accountId, sessionId)
   if (!session) throw new CloudsyncError('NOT_FOUND', `No upload session ${sessionId}`)
-  if (session.deviceId !== device.deviceId) {
-    throw new CloudsyncError('FORBIDDEN', 'The upload session belongs to another device')
-  }
   return session
+}
+
+/** `GET /files/uploads`: the account's open upload sessions, for devices that missed their notices. */
+export async function pendingUploads(
+  app: FastifyInstance,
+  device: AuthDevice,
+): Promise<PendingUploadsResponse> {
+  const sessions = await listOpenSessions(app.db, device.accountId, app.now())
+  return {
+    uploads: sessions.map((s) => ({
+      sessionId: s.id,
+      path: s.path,
+      deviceId: s.deviceId,
+      ...s.manifest,
+      base: s.base,
+      expiresAt: s.expiresAt.toISOString(),
+    })),
+  }
 }
 
 /** Resume: what is still missing (the blob store is asked again) and fresh URLs. */
@@ -227,7 +248,7 @@ export async function uploadStatus(
   device: AuthDevice,
   sessionId: string,
 ): Promise<UploadStatusResponse> {
-  const session = await ownSession(app, device, sessionId)
+  const session = await accountSession(app, device, sessionId)
   const now = app.now()
   const expiresAt = session.expiresAt.toISOString()
   const done = { sessionId, missing: [], uploads: [], expiresAt }

@@ -242,6 +242,22 @@ export async function getSession(
   return rows[0] && fromRow(rows[0])
 }
 
+/** The account's open, unexpired upload sessions, oldest first (at most `limit`). */
+export async function listOpenSessions(
+  db: Db,
+  accountId: string,
+  now: Date,
+  limit = 1000,
+): Promise<UploadSession[]> {
+  const { rows } = await db.query<SessionRow>(
+    `SELECT ${COLUMNS} FROM upload_sessions
+     WHERE account_id = $1 AND state = 'open' AND expires_at > $2
+     ORDER BY created_at, id LIMIT $3`,
+    [accountId, now, limit],
+  )
+  return rows.map(fromRow)
+}
+
 /**
  * A session with the indexes of its chunks the store lacks for its account (see
  * missingChunks), in one read. It passes the byte-lock barrier of the lacking chunks (see

@@ -45,6 +45,16 @@ it('catches a device up from its cursor, then pushes live changes and pending up
   const all = await messages.next(4)
   expect(all[2]).toMatchObject({ type: 'pending', path: 'two.txt', deviceId: laptop!.deviceId })
   expect(all[3]).toMatchObject({ type: 'change', change: { seq: 2, path: 'two.txt' } })
+  // An edit's notice names its base: LAN devices place it ahead of the commit only on it.
+  const first = all[0]!
+  const v1 = first.type === 'change' ? first.change.fileId : undefined
+  await upload(laptop!, 'one.txt', makeFile([6]), 1)
+  const more = await messages.next(6)
+  expect(more[4]).toMatchObject({
+    type: 'pending',
+    path: 'one.txt',
+    base: { fileId: v1, version: 1 },
+  })
   ws.terminate()
 })
 

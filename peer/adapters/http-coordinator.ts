@@ -18,6 +18,7 @@ import {
   FileMetadata,
   FileSummary,
   ListFilesResponse,
+  PendingUploadsResponse,
   type UploadCompleteRequest,
   UploadCompleteResponse,
   type UploadInitRequest,
@@ -65,6 +66,7 @@ const MAX_JSON_BYTES = 256 * 1024 * 1024
 const answers = {
   init: parser(UploadInitResponse, 'upload init answer'),
   status: parser(UploadStatusResponse, 'upload status answer'),
+  pending: parser(PendingUploadsResponse, 'pending uploads answer'),
   complete: parser(UploadCompleteResponse, 'upload complete answer'),
   download: parser(DownloadResponse, 'download answer'),
   metadata: parser(FileMetadata, 'file metadata'),
@@ -106,6 +108,10 @@ export class HttpCoordinator implements CoordinatorApi {
 
   uploadStatus(sessionId: string, signal?: AbortSignal) {
     return this.#json('GET', `/files/upload/${seg(sessionId)}`, answers.status, { signal })
+  }
+
+  pendingUploads(signal?: AbortSignal) {
+    return this.#json('GET', '/files/uploads', answers.pending, { signal })
   }
 
   completeUpload(sessionId: string, request?: UploadCompleteRequest, signal?: AbortSignal) {

@@ -20,6 +20,31 @@ export interface StatusInputs {
   verbose?: boolean
 }
 
+/** In-flight files listed one per line; the rest are counted. */
+const IN_FLIGHT_LINES = 10
+
+/** Per file in flight: which devices have it, and how much of the cloud copy is done. */
+function inFlightLines(inputs: StatusInputs, status: DaemonStatus): string[] {
+  const files = status.inFlight ?? []
+  if (files.length === 0) return []
+  const names = new Map((inputs.devices ?? []).map((d) => [d.deviceId, d.name]))
+  names.set(inputs.device.deviceId, `${inputs.device.name} (this)`)
+  const name = (id: string) => names.get(id) ?? id.slice(0, 8)
+  const lines = [`in flight ${files.length} file(s):`]
+  for (const f of files.slice(0, IN_FLIGHT_LINES)) {
+    const on = `on ${f.holders.map(name).join(', ')}`
+    const cloud =
+      f.cloudBytes === undefined
+        ? `cloud copy: ${name(f.uploader)} uploading`
+        : `cloud copy ${bytes(f.cloudBytes)} of ${bytes(f.size)} (${f.size === 0 ? 100 : Math.floor((100 * f.cloudBytes) / f.size)}%)`
+    const how =
+      f.state === 'placed' ? `placed ahead of its commit, from ${name(f.uploader)}` : 'uploading'
+    lines.push(`  ${JSON.stringify(f.path)} ${bytes(f.size)}, ${how}; ${on}; ${cloud}`)
+  }
+  if (files.length > IN_FLIGHT_LINES) lines.push(`  ... and ${files.length - IN_FLIGHT_LINES} more`)
+  return lines
+}
+
 /** Problems listed one per line; the rest are counted. */
 const PROBLEM_LINES = 20
 
@@ -48,6 +73,7 @@ export function statusLines(inputs: StatusInputs): string[] {
   lines.push(
     `pending  ${status.pendingPaths} path(s) to check, ${status.pendingUploads} upload(s) in progress`,
   )
+  lines.push(...inFlightLines(inputs, status))
   const problems = status.problems ?? []
   const count = status.problemCount ?? problems.length
   if (count === 0) lines.push('problems none')

@@ -12,6 +12,7 @@ import { WebSocketPush } from '../adapters/ws-push.ts'
 import { cloudSource } from '../chunk-sources/cloud-source.ts'
 import { localChunkSource, ownChunkProvider } from '../chunk-sources/local-source.ts'
 import { firstProvider } from '../chunk-sources/served-chunks.ts'
+import { inFlightFiles } from '../engine/in-flight-files.ts'
 import { type Log, SyncEngine } from '../engine/sync-engine.ts'
 import { LocalIndex } from '../local-index/local-index.ts'
 import { systemClock } from '../ports/clock.ts'
@@ -333,6 +334,11 @@ export class Daemon {
         deviceId: d.deviceId,
         lan: swarmPeers.has(d.peerId),
       })),
+      inFlight: inFlightFiles(
+        syncIndexOf(this.#index, Date.now),
+        engine.provisional,
+        this.state.deviceId,
+      ),
       uploads: { ...engine.uploader.counters },
       local: { ...engine.local.counters },
       remote: { ...engine.remote.counters },

@@ -1,9 +1,10 @@
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { LocalIndex } from '../local-index/local-index.ts'
-import type { SyncIndex } from '../ports/sync-index.ts'
+import type { ProvisionalFile, SyncIndex } from '../ports/sync-index.ts'
 
 const CURSOR = 'cursor'
 const SKIPPED = 'skipped-changes'
+const PROVISIONAL = 'provisional-files'
 
 /** The engine's view of the SQLite index: sync times stamped, the cursor kept in kv. */
 export function syncIndexOf(index: LocalIndex, now: () => number): SyncIndex {
@@ -25,5 +26,7 @@ export function syncIndexOf(index: LocalIndex, now: () => number): SyncIndex {
     setCursor: (cursor) => index.set(CURSOR, String(cursor)),
     getSkippedChanges: () => JSON.parse(index.get(SKIPPED) ?? '[]') as Change[],
     setSkippedChanges: (changes) => index.set(SKIPPED, JSON.stringify(changes)),
+    getProvisional: () => JSON.parse(index.get(PROVISIONAL) ?? '[]') as ProvisionalFile[],
+    setProvisional: (files) => index.set(PROVISIONAL, JSON.stringify(files)),
   }
 }

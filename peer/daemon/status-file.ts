@@ -1,3 +1,4 @@
+import type { InFlightFile } from '../engine/in-flight-files.ts'
 import type { ProblemKind } from '../engine/sync-problems.ts'
 import type { RateLimits } from '../limits/rate-text.ts'
 
@@ -38,6 +39,8 @@ export interface DaemonStatus {
   behind?: number
   pendingPaths: number
   pendingUploads: number
+  /** Files in flight: uploads with their cloud progress, versions placed ahead of commit. */
+  inFlight?: InFlightFile[]
   /** Paths that cannot be synced now, and why (sync-problems.ts); the first 200. */
   problems?: StatusProblem[]
   problemCount?: number

@@ -9,6 +9,7 @@ import type { ChunkFetcher } from '../chunk-sources/fetcher.ts'
 import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-system.ts'
 import type { IndexedFile, SyncIndex } from '../ports/sync-index.ts'
 import type { Staged } from './prefetcher.ts'
+import type { ProvisionalFiles } from './provisional.ts'
 
 export interface ApplierDeps {
   fs: SyncFileSystem
@@ -21,12 +22,27 @@ export interface ApplierDeps {
   sourcesFor: (change: Change) => ChunkSource[]
   /** A temp file already holding (some of) this version, prefetched before its commit. */
   staged?: (change: Change) => Promise<Staged | undefined>
+  /** Files placed ahead of their commit: the commit confirms them (docs/LAN-FIRST.md). */
+  provisional?: ProvisionalFiles
   log: (level: 'info' | 'warn', message: string, fields?: object) => void
+}
+
+/** Whether a change commits exactly this manifest's content. */
+function sameContent(manifest: Manifest, change: Change): boolean {
+  const chunks = change.chunks ?? []
+  return (
+    manifest.hash === change.hash &&
+    manifest.size === change.size &&
+    manifest.chunks.length === chunks.length &&
+    manifest.chunks.every((c, i) => c.id === chunks[i]!.id)
+  )
 }
 
 /** What applying one change did, for counters, logs and tests. */
 export type ApplyOutcome =
   | 'written'
+  /** A file placed ahead of its commit, confirmed by it without being written again. */
+  | 'confirmed'
   | 'deleted'
   | 'moved'
   | 'already-synced'
@@ -124,10 +140,31 @@ export class ChangeApplier {
     if (entry && entry.fileId === change.fileId && entry.version >= change.version)
       return 'already-synced'
     const local = await fs.stat(change.path)
-    if (local && !sameStat(local, entry?.stat)) return 'kept-local-edit'
-    return (await this.#materialize(change, local ?? 'absent', signal))
-      ? 'written'
-      : 'kept-local-edit'
+    const placed = this.#deps.provisional?.get(change.path)
+    if (placed && sameContent(placed.manifest, change)) {
+      // The commit of the version placed ahead of it: recorded, not written again. A local
+      // change made to the placed file meanwhile now goes up on top of it.
+      const stat = local && sameStat(local, placed.stat) ? local : placed.stat
+      index.putFile(
+        {
+          path: change.path,
+          fileId: change.fileId,
+          version: change.version,
+          stat,
+          contentHash: change.hash,
+          manifest: placed.manifest,
+        },
+        this.#plainHashes(placed.manifest),
+      )
+      this.#deps.provisional?.drop(change.path)
+      return stat === local ? 'confirmed' : 'kept-local-edit'
+    }
+    // Another version won the path: it replaces an unedited placed file.
+    const unedited = local && (sameStat(local, entry?.stat) || sameStat(local, placed?.stat))
+    if (local && !unedited) return 'kept-local-edit'
+    const written = await this.#materialize(change, local ?? 'absent', signal)
+    if (written) this.#deps.provisional?.drop(change.path)
+    return written ? 'written' : 'kept-local-edit'
   }
 
   async #delete(change: Change): Promise<ApplyOutcome> {
@@ -140,6 +177,7 @@ export class ChangeApplier {
       return 'deleted'
     }
     // An edit beats a concurrent delete: keep the file and its base, so the upload revives it.
+    // A file placed ahead of its commit is such an edit, the uploader's: its commit revives it.
     if (!sameStat(local, entry.stat)) return 'kept-local-edit'
     if (!(await fs.remove(change.path, local))) return 'kept-local-edit'
     index.removeFile(change.path)

@@ -1,7 +1,7 @@
 /**
  * The files this device is uploading right now, and their chunks' ciphertexts for the two
  * who ask for them: the uploader's cloud PUTs, and LAN peers pulling the upload (streaming
- * sync) through the chunk service. Both ask for the same chunks at about the same time;
+ * sync) through the chunk service. Both ask for the same chunks, often at about the same time;
  * they share one read and one encryption (RecentCiphertexts), kept in step (UploadPace).
  */
 import { GCM_TAG_BYTES } from '../../protocol/constants.ts'
@@ -90,7 +90,7 @@ export class InFlightUploads implements ChunkProvider {
     for (const [path, file] of this.files) {
       const index = file.manifest.chunks.findIndex((c) => c.id === id)
       if (index < 0) continue
-      await this.#pace?.beforeServe(path, index)
+      this.#pace?.beforeServe(path, index)
       try {
         return await this.#recent.get(id, ciphertextBytes(file, index), async () => {
           const handle = await this.#init.fs.openRead(path)

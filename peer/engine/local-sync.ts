@@ -5,6 +5,7 @@ import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-syst
 import type { IndexedFile, SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
 import { isRetryable } from '../retry.ts'
 import type { PathLocks } from './path-locks.ts'
+import type { ProvisionalFiles } from './provisional.ts'
 import { errorCode, type SyncProblems } from './sync-problems.ts'
 import { FileChangedError, type Uploader } from './uploader.ts'
 
@@ -23,6 +24,8 @@ export interface LocalSyncDeps {
   retry: <T>(call: () => Promise<T>) => Promise<T>
   log: (level: 'info' | 'warn', message: string, fields?: object) => void
   now: () => number
+  /** Files placed ahead of their commit: not this device's edits (docs/LAN-FIRST.md). */
+  provisional?: ProvisionalFiles
 }
 
 /**
@@ -76,6 +79,14 @@ export class LocalSync {
       if (stat === 'skip') continue
       if (stat === 'retry') {
         retry.push(path)
+        continue
+      }
+      const placed = this.#deps.provisional?.get(path)
+      if (placed) {
+        // Another device's version, placed ahead of its commit: nothing of ours to send. A
+        // change made to it here waits until that version commits (or is abandoned), and
+        // then goes up on top of it.
+        if (!sameStat(stat, placed.stat)) retry.push(path)
         continue
       }
       const entry = index.getFile(path)

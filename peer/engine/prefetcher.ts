@@ -23,6 +23,12 @@ export interface PrefetcherDeps {
   maxStaged?: number
   /** The clock the notices' expiry is read against. */
   now?: () => number
+  /**
+   * Puts a fully prefetched version in place ahead of its commit (docs/LAN-FIRST.md), when
+   * the rules allow; true when it did (the temp file is then committed). Refused once
+   * `signal` aborts: the commit's applier has taken the staging over.
+   */
+  place?: (notice: PendingMessage, temp: TempFile, signal: AbortSignal) => Promise<boolean>
 }
 
 /** A version written ahead of its commit: its temp file, and which chunks are in it. */
@@ -42,6 +48,8 @@ interface Staging {
   staged?: Staged
   /** The prefetch itself; never rejects. */
   task: Promise<void>
+  /** Placing the finished prefetch ahead of the commit; true once the temp file is in place. */
+  placement?: Promise<boolean>
 }
 
 /**
@@ -52,7 +60,7 @@ interface Staging {
  * it in place: the file is written once, and the disk has been flushing it all along.
  */
 export class Prefetcher {
-  readonly counters = { notices: 0, staged: 0, adopted: 0, dropped: 0 }
+  readonly counters = { notices: 0, staged: 0, adopted: 0, dropped: 0, placed: 0 }
   readonly #deps: PrefetcherDeps
   /** By content hash: one staging per version content, whatever path it is committed at. */
   readonly #staging = new Map<string, Staging>()
@@ -100,14 +108,41 @@ export class Prefetcher {
     })
     staging.task = staging.ready.then(async (staged) => {
       if (!staged) return
-      await fetcher.fill(staged.assembler, [this.#source], stop.signal).catch((err) => {
-        if (stop.signal.aborted) return
-        log('info', 'prefetch stopped', { path: notice.path, error: (err as Error).message })
-        // The temp file could not be written (a full disk): give its space back now.
-        if (!isCloudsyncError(err)) void this.#drop(manifest.hash, staging)
-      })
+      const filled = await fetcher.fill(staged.assembler, [this.#source], stop.signal).then(
+        () => true,
+        (err) => {
+          if (stop.signal.aborted) return false
+          log('info', 'prefetch stopped', { path: notice.path, error: (err as Error).message })
+          // The temp file could not be written (a full disk): give its space back now.
+          if (!isCloudsyncError(err)) void this.#drop(manifest.hash, staging)
+          return false
+        },
+      )
+      // Not awaited by the task: placing waits for the path's lock, which the commit's
+      // applier may hold while it waits for this task (adopt).
+      if (filled && staged.assembler.done && this.#deps.place)
+        staging.placement = this.#place(notice, staging, staged)
     })
     this.#staging.set(manifest.hash, staging)
+  }
+
+  async #place(notice: PendingMessage, staging: Staging, staged: Staged): Promise<boolean> {
+    const placed = await this.#deps.place!(notice, staged.temp, staging.stop.signal).catch(
+      (err) => {
+        this.#deps.log('info', 'could not place an upload ahead of its commit', {
+          path: notice.path,
+          error: (err as Error).message,
+        })
+        return false
+      },
+    )
+    if (placed) {
+      // The temp file is the placed file now: nobody adopts or discards it any more.
+      if (this.#staging.get(notice.manifest.hash) === staging)
+        this.#staging.delete(notice.manifest.hash)
+      this.counters.placed++
+    }
+    return placed
   }
 
   async onPendingExpired(sessionId: string): Promise<void> {
@@ -138,6 +173,8 @@ export class Prefetcher {
     staging.stop.abort()
     await staging.task
     const staged = await staging.ready
+    // A placement under way sees the abort once it has the path's lock, which the caller
+    // holds: it leaves the temp file alone.
     if (!staged) return undefined
     const { manifest } = staged.assembler
     const chunks = change.chunks ?? []
@@ -202,6 +239,8 @@ export class Prefetcher {
     staging.stop.abort()
     await staging.task
     const staged = await staging.ready
+    // A placed temp file is the file at its path now.
+    if (await staging.placement) return
     await staged?.temp.discard().catch(() => {})
     this.counters.dropped++
   }

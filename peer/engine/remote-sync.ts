@@ -58,6 +58,7 @@ export type RemoteCounters = Record<ApplyOutcome | 'skipped', number> & {
 export class RemoteSync {
   readonly counters: RemoteCounters = {
     written: 0,
+    confirmed: 0,
     deleted: 0,
     moved: 0,
     'already-synced': 0,

@@ -1,12 +1,13 @@
+import { isCloudsyncError } from '../../protocol/errors.ts'
 import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
-import type { ServerMessage } from '../../protocol/schemas/ws.ts'
+import type { PendingMessage, ServerMessage } from '../../protocol/schemas/ws.ts'
 import type { ChunkSource } from '../chunk-sources/chunk-source.ts'
 import { ChunkFetcher } from '../chunk-sources/fetcher.ts'
 import { firstProvider } from '../chunk-sources/served-chunks.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { CoordinatorApi, PushChannel } from '../ports/coordinator.ts'
-import type { SyncFileSystem } from '../ports/file-system.ts'
+import { type SyncFileSystem, sameStat, type TempFile } from '../ports/file-system.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
 import type { FolderWatcher } from '../ports/watcher.ts'
 import type { ChunkProvider } from '../swarm/chunk-service.ts'
@@ -18,8 +19,10 @@ import { LocalSync } from './local-sync.ts'
 import { PathLocks } from './path-locks.ts'
 import type { PauseGate } from './pause-gate.ts'
 import { Prefetcher } from './prefetcher.ts'
+import { ProvisionalFiles } from './provisional.ts'
 import { RemoteSync } from './remote-sync.ts'
 import { SyncProblems } from './sync-problems.ts'
+import { Takeover } from './takeover.ts'
 import { Uploader } from './uploader.ts'
 
 export type Log = (level: 'info' | 'warn', message: string, fields?: object) => void
@@ -82,6 +85,11 @@ export class SyncEngine {
   readonly ignoreRules: IgnoreRules
   /** What the rules keep out of sync right now, for `status --verbose`. */
   readonly ignored = new IgnoredPaths()
+  /** Other devices' versions placed here ahead of their commit (docs/LAN-FIRST.md). */
+  readonly provisional: ProvisionalFiles
+  /** Finishes the uploads of placed versions whose uploader went offline. */
+  readonly takeover: Takeover
+  readonly #locks: PathLocks
   readonly #headWatch: HeadWatch
   readonly #deps: SyncEngineDeps
   readonly #log: Log
@@ -94,7 +102,11 @@ export class SyncEngine {
     this.#deps = deps
     this.#log = deps.log ?? (() => {})
     const locks = new PathLocks()
+    this.#locks = locks
     const now = () => deps.clock.now()
+    const provisional = new ProvisionalFiles(deps)
+    this.provisional = provisional
+    this.takeover = new Takeover({ ...deps, provisional, log: this.#log })
     this.problems = new SyncProblems({
       now,
       store: {
@@ -115,6 +127,7 @@ export class SyncEngine {
       ...deps,
       uploader: this.uploader,
       locks,
+      provisional,
       problems,
       ignores,
       onIgnored: (path, present) => this.ignored.note(path, present),
@@ -130,10 +143,11 @@ export class SyncEngine {
             fetcher: this.fetcher,
             log: this.#log,
             now,
+            place: (notice, temp, signal) => this.#place(notice, temp, signal),
           })
         : undefined
     this.prefetcher = prefetcher
-    this.serving = firstProvider([this.uploader.uploads, prefetcher])
+    this.serving = firstProvider([this.uploader.uploads, prefetcher, provisional])
     const applier = new ChangeApplier({
       ...deps,
       fetcher: this.fetcher,
@@ -145,6 +159,7 @@ export class SyncEngine {
         deps.cloudSourceFor(change),
       ],
       ...(prefetcher && { staged: (change: Change) => prefetcher.adopt(change) }),
+      provisional,
     })
     this.remote = new RemoteSync({
       ...deps,
@@ -156,8 +171,19 @@ export class SyncEngine {
       onMessage: (message) => {
         if (message.type === 'pending') {
           if (!deps.gate?.paused) prefetcher?.onPending(message)
-        } else if (message.type === 'pending-expired')
+        } else if (message.type === 'pending-expired') {
           void prefetcher?.onPendingExpired(message.sessionId)
+          this.#abandoned(message.sessionId)
+        } else if (message.type === 'devices') {
+          // Paused, this device uploads nothing, on its own behalf or another's.
+          if (!deps.gate?.paused) this.takeover.onDevices(message.devices, this.#stop.signal)
+        } else if (message.type === 'ready' && !deps.gate?.paused)
+          void this.#catchUpPending().catch((err) => {
+            if (!this.#stop.signal.aborted)
+              this.#log('info', 'could not read the pending uploads', {
+                error: (err as Error).message,
+              })
+          })
         deps.onMessage?.(message)
       },
       ...(prefetcher && { beforeApply: (change) => prefetcher.settle(change) }),
@@ -201,6 +227,102 @@ export class SyncEngine {
     await this.#deps.watcher.stop()
     await Promise.allSettled([...this.#tasks, this.#draining])
     await this.prefetcher?.close()
+    await this.takeover.settled()
+  }
+
+  /**
+   * Puts another device's fully prefetched pending version in place ahead of its commit,
+   * when it is based on what this device has at its path (docs/LAN-FIRST.md "Placement"):
+   * the base version unedited, nothing for a new file, or an earlier placed version of the
+   * same base (the uploader superseded it). Anything else waits for the commit and the
+   * usual rules.
+   */
+  async #place(notice: PendingMessage, temp: TempFile, signal: AbortSignal): Promise<boolean> {
+    const { index, fs, clock } = this.#deps
+    const { path, base } = notice
+    // A coordinator that does not say what the upload is based on: wait for the commit.
+    if (base === undefined) return false
+    // An ignored path is neither sent nor received, placed ahead of its commit or not.
+    if (this.ignoreRules.ignores(path)) return false
+    return this.#locks.with([path], async () => {
+      if (signal.aborted || this.#stop.signal.aborted || index.getUpload(path)) return false
+      const entry = index.getFile(path)
+      const placed = this.provisional.get(path)
+      const local = await fs.stat(path)
+      const onBase = placed
+        ? sameStat(local, placed.stat) &&
+          placed.base?.version === base?.version &&
+          placed.base?.fileId === base?.fileId
+        : base === null
+          ? !entry && !local
+          : entry !== undefined &&
+            entry.version === base.version &&
+            (base.fileId === null || entry.fileId === base.fileId) &&
+            sameStat(local, entry.stat)
+      if (!onBase) return false
+      const stat = await temp.commit(path, local ?? 'absent')
+      if (!stat) return false
+      const file = {
+        path,
+        sessionId: notice.sessionId,
+        deviceId: notice.deviceId,
+        base,
+        manifest: notice.manifest,
+        stat,
+        placedAt: clock.now(),
+      }
+      this.provisional.put(file)
+      this.#log('info', 'placed an upload ahead of its commit', { path, from: notice.deviceId })
+      this.takeover.check(file, this.#stop.signal)
+      return true
+    })
+  }
+
+  /**
+   * On (re)connecting: uploads that began while this device was away are pulled too, and
+   * placed versions whose session ended meanwhile without a commit are settled (rule 10).
+   */
+  async #catchUpPending(): Promise<void> {
+    const { api, retry } = this.#deps
+    const signal = this.#stop.signal
+    // Without a swarm there is nothing to pull, and nothing placed to settle.
+    if (!this.prefetcher && this.provisional.list().length === 0) return
+    const { uploads } = await retry(() => api.pendingUploads(signal))
+    for (const u of uploads) {
+      const manifest = { size: u.size, hash: u.hash, chunks: u.chunks }
+      const { sessionId, path, deviceId, expiresAt, base } = u
+      this.prefetcher?.onPending({
+        type: 'pending',
+        sessionId,
+        path,
+        deviceId,
+        manifest,
+        expiresAt,
+        base,
+      })
+    }
+    const open = new Set(uploads.map((u) => u.sessionId))
+    for (const file of this.provisional.list()) {
+      if (open.has(file.sessionId)) continue
+      const status = await retry(() => api.uploadStatus(file.sessionId, signal)).catch((err) => {
+        if (isCloudsyncError(err, 'NOT_FOUND')) return undefined
+        throw err
+      })
+      // Committed: its change, read from the log, confirms the placed file.
+      if (!status || status.state === 'expired') this.#abandoned(file.sessionId)
+    }
+  }
+
+  /**
+   * A placed version's session expired uncommitted and nobody finished it: the file stays,
+   * and goes up as this device's edit on the same base (nothing is lost).
+   */
+  #abandoned(sessionId: string): void {
+    for (const file of this.provisional.list()) {
+      if (file.sessionId !== sessionId) continue
+      this.provisional.drop(file.path)
+      this.markDirty([file.path])
+    }
   }
 
   /** Paths that may have changed locally; synced once the current batch is done. */

@@ -1,10 +1,10 @@
 /**
- * Keeps a file's cloud upload and the LAN peers pulling it (streaming sync) within a few
- * chunks of each other, so each chunk is read and encrypted once for both (the uploader's
- * RecentCiphertexts holds it in between). In a household the LAN is the faster link, so
- * the cloud upload loses nothing by it; and a peer's file appears only when the upload
- * commits, so a peer loses nothing either. Every wait is bounded: a peer that goes quiet
- * releases the upload at once, and a stalled upload holds a peer's request only briefly.
+ * Keeps a file's cloud upload near the LAN peers pulling it (streaming sync), so chunks a
+ * peer had encrypted are still in the uploader's RecentCiphertexts when the cloud PUT
+ * wants them. Only the cloud upload ever waits, and only briefly, for an active peer that
+ * is behind: the LAN never waits for the uplink's pace (docs/LAN-FIRST.md), and a peer far
+ * ahead of a slow uplink costs a second encryption of those chunks, not memory (the cache
+ * has a byte budget).
  */
 
 /** How far either side may run ahead of the other, in chunks. */
@@ -13,8 +13,6 @@ const WINDOW_CHUNKS = 3
 const PEER_STALL_MS = 300
 /** A peer that asked this recently may ask again: what the upload encrypts is worth keeping. */
 const PEER_PULLING_MS = 5_000
-/** The longest a peer's request waits for the cloud upload to come near its chunk. */
-const PEER_WAIT_MS = 2_000
 /** Progress comes from two independent loops and the clock: checked this often. */
 const POLL_MS = 5
 
@@ -73,20 +71,11 @@ export class UploadPace {
     file.uploaded = Math.max(file.uploaded, index)
   }
 
-  /** Before serving chunk `index` to a peer: waits briefly while the upload is far behind. */
-  async beforeServe(path: string, index: number): Promise<void> {
+  /** Before serving chunk `index` to a peer: noted, never waited for. */
+  beforeServe(path: string, index: number): void {
     const file = this.#files.get(path)
     if (!file) return
     file.pulled = Math.max(file.pulled, index)
     file.pulledAt = this.#clock.now()
-    const until = this.#clock.now() + PEER_WAIT_MS
-    while (
-      file.uploaded >= 0 &&
-      index > file.uploaded + WINDOW_CHUNKS &&
-      this.#clock.now() < until &&
-      this.#files.get(path) === file
-    ) {
-      await this.#clock.sleep(POLL_MS)
-    }
   }
 }

@@ -5,6 +5,7 @@ import type {
   FileMetadata,
   FileSummary,
   ListFilesResponse,
+  PendingUploadsResponse,
   UploadCompleteRequest,
   UploadCompleteResponse,
   UploadInitRequest,
@@ -26,6 +27,8 @@ import type { ServerMessage } from '../../protocol/schemas/ws.ts'
 export interface CoordinatorApi {
   initUpload(request: UploadInitRequest, signal?: AbortSignal): Promise<UploadInitResponse>
   uploadStatus(sessionId: string, signal?: AbortSignal): Promise<UploadStatusResponse>
+  /** The account's open upload sessions (docs/LAN-FIRST.md). */
+  pendingUploads(signal?: AbortSignal): Promise<PendingUploadsResponse>
   completeUpload(
     sessionId: string,
     request?: UploadCompleteRequest,

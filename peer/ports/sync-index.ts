@@ -27,6 +27,24 @@ export interface UploadCheckpoint {
 }
 
 /**
+ * A file placed ahead of its commit (docs/LAN-FIRST.md): another device's pending upload,
+ * every chunk verified here, put in place on the base this device had. The path's
+ * IndexedFile stays the base until the commit confirms the placement.
+ */
+export interface ProvisionalFile {
+  path: string
+  sessionId: string
+  /** The uploader: the author of the commit to come. */
+  deviceId: string
+  /** What the pending version is based on: null for a new file. */
+  base: { fileId: string | null; version: number } | null
+  manifest: Manifest
+  /** The placed file's stat: a different one means a local edit of the provisional file. */
+  stat: FileStat
+  placedAt: number
+}
+
+/**
  * The device's memory of its folder (node:sqlite in production, in memory for the
  * simulator). Synchronous: every call is a local transaction.
  */
@@ -44,6 +62,10 @@ export interface SyncIndex {
   getUpload(path: string): UploadCheckpoint | undefined
   listUploads(): UploadCheckpoint[]
   finishUpload(path: string): void
+
+  /** Files placed ahead of their commit (provisional.ts). */
+  getProvisional(): ProvisionalFile[]
+  setProvisional(files: ProvisionalFile[]): void
 
   /** The last change applied from the account's log. */
   getCursor(): number

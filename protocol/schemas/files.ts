@@ -107,6 +107,42 @@ export type UploadStatusResponse = Static<typeof UploadStatusResponse>
 export const SessionParams = Type.Object({ sessionId: SessionId }, { additionalProperties: false })
 export type SessionParams = Static<typeof SessionParams>
 
+/** What an upload was based on: null for a new file. */
+export const UploadBase = Type.Union([
+  Type.Object(
+    { fileId: Type.Union([FileId, Type.Null()]), version: Version },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+])
+export type UploadBase = Static<typeof UploadBase>
+
+/**
+ * An open upload session of the account (docs/LAN-FIRST.md): any device of the account
+ * may pull its chunks from the uploader, and finish it on the uploader's behalf.
+ */
+export const PendingUpload = Type.Object(
+  {
+    sessionId: SessionId,
+    path: RemotePath,
+    deviceId: DeviceId,
+    size: FileSize,
+    hash: Sha256Hex,
+    chunks: Chunks,
+    base: UploadBase,
+    expiresAt: IsoDateTime,
+  },
+  { additionalProperties: false },
+)
+export type PendingUpload = Static<typeof PendingUpload>
+
+/** `GET /files/uploads`: the account's open upload sessions, oldest first. */
+export const PendingUploadsResponse = Type.Object(
+  { uploads: Type.Array(PendingUpload, { maxItems: 1000 }) },
+  { additionalProperties: false },
+)
+export type PendingUploadsResponse = Static<typeof PendingUploadsResponse>
+
 /** `POST /files/upload/{sessionId}/complete`. */
 export const UploadCompleteRequest = Type.Object(
   {

@@ -5,6 +5,7 @@ import { RemotePath } from '../paths.ts'
 import { type Parser, parser } from '../validate.ts'
 import { Cursor, DeviceId, ErrorDetail, IsoDateTime, MAX_SAFE, SessionId } from './common.ts'
 import { DeviceInfo } from './devices.ts'
+import { UploadBase } from './files.ts'
 import { readJson } from './json.ts'
 import { Change } from './sync.ts'
 
@@ -43,6 +44,8 @@ export const PendingMessage = message('pending', {
   deviceId: DeviceId,
   manifest: Manifest,
   expiresAt: IsoDateTime,
+  /** What the upload is based on (docs/LAN-FIRST.md): a LAN device places it ahead of the commit only on that base. */
+  base: Type.Optional(UploadBase),
 })
 export const PendingExpiredMessage = message('pending-expired', { sessionId: SessionId })
 /** Sent when a device of the account comes online or goes offline. */

@@ -1,6 +1,10 @@
-/** `POST /files/upload/init`, `GET /files/upload/{sessionId}`, `POST …/{sessionId}/complete`. */
+/**
+ * `POST /files/upload/init`, `GET /files/uploads`, `GET /files/upload/{sessionId}`,
+ * `POST …/{sessionId}/complete`.
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
+  PendingUploadsResponse,
   SessionParams,
   UploadCompleteRequest,
   UploadCompleteResponse,
@@ -9,7 +13,7 @@ import {
   UploadStatusResponse,
 } from '../../../protocol/schemas/files.ts'
 import { completeUpload } from '../../services/complete.ts'
-import { initUpload, uploadStatus } from '../../services/uploads.ts'
+import { initUpload, pendingUploads, uploadStatus } from '../../services/uploads.ts'
 import { deviceSecurity, errorResponses } from '../schemas.ts'
 
 export const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -32,10 +36,25 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
   )
 
   app.get(
+    '/files/uploads',
+    {
+      schema: {
+        summary:
+          "The account's open upload sessions, with their manifests and bases: what LAN devices may pull and place ahead of the commit",
+        tags: ['files'],
+        security: deviceSecurity,
+        response: { 200: PendingUploadsResponse, ...errorResponses },
+      },
+    },
+    async (request) => pendingUploads(app, request.device),
+  )
+
+  app.get(
     '/files/upload/:sessionId',
     {
       schema: {
-        summary: 'Resume an upload: what is still missing, with fresh URLs',
+        summary:
+          'Resume an upload (any device of the account may): what is still missing, with fresh URLs',
         tags: ['files'],
         security: deviceSecurity,
         params: SessionParams,
@@ -50,7 +69,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary:
-          'Commit an upload whose chunks are all stored, with proofs for its challenges (global domain)',
+          "Commit an upload whose chunks are all stored, with proofs for its challenges (global domain); any device of the account may, on the uploader's behalf",
         tags: ['files'],
         security: deviceSecurity,
         params: SessionParams,

@@ -139,3 +139,44 @@ describe('cloudsync status', () => {
     ).toContain(`rules    ${rulesError}`)
   })
 })
+
+describe('files in flight', () => {
+  it('shows who has each file and how much of the cloud copy is done', () => {
+    const MiB = 1024 * 1024
+    const text = shown({
+      devices: [
+        { name: 'b', deviceId: 'dev-b', online: true },
+        { name: 'laptop', deviceId: 'dev-a', online: true },
+      ],
+      status: {
+        ...status,
+        inFlight: [
+          {
+            path: 'film.mkv',
+            state: 'placed',
+            uploader: 'dev-a',
+            holders: ['dev-a', 'dev-b'],
+            size: 128 * MiB,
+          },
+          {
+            path: 'notes.txt',
+            state: 'uploading',
+            uploader: 'dev-b',
+            holders: ['dev-b'],
+            size: 8 * MiB,
+            cloudBytes: 2 * MiB,
+          },
+        ],
+      },
+    })
+    expect(text).toContain('in flight 2 file(s):')
+    expect(text).toMatch(
+      /"film\.mkv" .*placed ahead of its commit, from laptop; on laptop, b \(this\)/,
+    )
+    expect(text).toMatch(/"notes\.txt" .*uploading; on b \(this\); cloud copy .* \(25%\)/)
+  })
+
+  it('shows nothing in flight when nothing is', () => {
+    expect(shown({})).not.toContain('in flight')
+  })
+})

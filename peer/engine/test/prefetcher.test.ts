@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createDomainSecret } from '../../../protocol/crypto/keys.ts'
 import type { Manifest } from '../../../protocol/manifest.ts'
 import { sourceFromBytes } from '../../../protocol/pipeline/byte-source.ts'
@@ -9,6 +9,7 @@ import type { PendingMessage } from '../../../protocol/schemas/ws.ts'
 import { MemoryFileSystem } from '../../adapters/memory-fs.ts'
 import { type ChunkSource, getEach } from '../../chunk-sources/chunk-source.ts'
 import { ChunkFetcher } from '../../chunk-sources/fetcher.ts'
+import type { TempFile } from '../../ports/file-system.ts'
 import { Prefetcher } from '../prefetcher.ts'
 
 const secret = createDomainSecret()
@@ -41,10 +42,12 @@ function swarmOf(
   return { name: 'swarm', get, getMany: (ids, o) => getEach(get, ids, o) }
 }
 
-function setup(swarm: ChunkSource) {
+function setup(swarm: ChunkSource, placeAhead = false) {
   const fs = new MemoryFileSystem()
   const fetcher = new ChunkFetcher()
   const logged: string[] = []
+  /** Versions handed over for placement ahead of their commit (docs/LAN-FIRST.md). */
+  const placed: string[] = []
   const prefetcher = new Prefetcher({
     fs,
     secret,
@@ -52,8 +55,14 @@ function setup(swarm: ChunkSource) {
     fetcher,
     deviceId: '44444444-4444-4444-8444-444444444444',
     log: (_level, message) => logged.push(message),
+    ...(placeAhead && {
+      place: async (notice: PendingMessage, temp: TempFile) => {
+        placed.push(notice.manifest.hash)
+        return Boolean(await temp.commit(notice.path, 'absent'))
+      },
+    }),
   })
-  return { fs, fetcher, prefetcher, logged }
+  return { fs, fetcher, prefetcher, logged, placed }
 }
 
 const pending = (manifest: Manifest): PendingMessage => ({
@@ -112,6 +121,27 @@ describe('Prefetcher: an upload staged into a temp file ahead of its commit', ()
     expect(staged.assembler.missing()).toEqual([1])
     expect(await prefetcher.read(bad)).toBeUndefined()
     await staged.temp.discard()
+  })
+
+  it('places a version only once every chunk is verified: a lying peer gets nothing placed', async () => {
+    const bytes = randomBytes(60_000)
+    const { manifest, store } = await encoded(bytes)
+    const bad = manifest.chunks[1]!.id
+    const liar = swarmOf(store, (id, b) => (id === bad ? b.map((x) => x ^ 1) : b))
+    const lied = setup(liar, true)
+    lied.prefetcher.onPending(pending(manifest))
+    await lied.prefetcher.settle(commitOf(manifest))
+    expect(lied.placed).toEqual([])
+    expect(lied.fs.readFile('video.mp4')).toBeUndefined()
+    await lied.prefetcher.close()
+    // The same version from an honest peer is placed whole, and is no longer staged.
+    const honest = setup(swarmOf(store), true)
+    honest.prefetcher.onPending(pending(manifest))
+    await honest.prefetcher.settle(commitOf(manifest))
+    await vi.waitFor(() => expect(honest.prefetcher.counters.placed).toBe(1))
+    expect(honest.placed).toEqual([manifest.hash])
+    expect(Buffer.from(honest.fs.readFile('video.mp4')!)).toEqual(bytes)
+    expect(await honest.prefetcher.adopt(commitOf(manifest))).toBeUndefined()
   })
 
   it('stages nothing for a manifest sealed under another secret', async () => {

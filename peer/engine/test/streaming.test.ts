@@ -35,8 +35,10 @@ describe('streaming sync: LAN peers pull an upload while it is still going to th
     expect(sources.prefetch?.bytes).toBeGreaterThan(video.length)
     expect(sources.cloud?.bytes ?? 0).toBe(0)
     expect(sources.swarm?.bytes ?? 0).toBe(0)
-    // Written once, into the temp file the prefetch filled, which the commit adopted.
-    expect(b.engine.prefetcher!.counters).toMatchObject({ staged: 1, adopted: 1 })
+    // Written once, into the temp file the prefetch filled, placed ahead of the commit
+    // (docs/LAN-FIRST.md), which confirmed it.
+    expect(b.engine.prefetcher!.counters).toMatchObject({ staged: 1, placed: 1 })
+    await eventually(() => expect(b.engine.remote.counters.confirmed).toBe(1), 30_000)
     // A read and encrypted each chunk once, for its cloud PUT and for B alike.
     expect(a.engine.uploader.counters.encryptionsShared).toBeGreaterThan(0)
   })

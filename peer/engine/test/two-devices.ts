@@ -22,6 +22,7 @@ import { SyncEngine } from '../sync-engine.ts'
 
 export interface Device {
   name: string
+  deviceId: string
   fs: MemoryFileSystem
   engine: SyncEngine
   /** The device's own coordinator client, for tests that act on the account directly. */
@@ -34,8 +35,11 @@ export interface Device {
 export interface DeviceOptions {
   /** Give each device a swarm: an in-process bridge to the other devices' chunk providers. */
   swarm?: boolean
-  /** Slows each chunk PUT, so an upload stays in flight long enough to be seen. */
-  putDelayMs?: number
+  /**
+   * Slows each chunk PUT, so an upload stays in flight long enough to be seen; a list gives
+   * each device its own.
+   */
+  putDelayMs?: number | number[]
   /** Collects every ciphertext the devices PUT, as handed to the coordinator client. */
   putBodies?: Uint8Array[]
   /** Uploads of these paths are refused at init, as a coordinator would refuse bad input. */
@@ -60,7 +64,8 @@ export async function devicesOf(
     const localIndex = new LocalIndex(':memory:')
     const index = syncIndexOf(localIndex, Date.now)
     const pipeline = new ChunkPipeline({ secret: account.secret, workers: 0 })
-    const delay = options.putDelayMs ?? 0
+    const delays = options.putDelayMs ?? 0
+    const delay = Array.isArray(delays) ? (delays[i] ?? 0) : delays
     const refuse = options.refuseUploads
     const bodies = options.putBodies
     const fetched = options.onCloudFetch
@@ -72,7 +77,14 @@ export async function devicesOf(
               if (prop === 'putChunk' && (delay || bodies)) {
                 return async (...args: Parameters<typeof realApi.putChunk>) => {
                   bodies?.push(args[1])
-                  await new Promise((r) => setTimeout(r, delay))
+                  // Abortable, as a real PUT is: a stopped device does not wait it out.
+                  await new Promise<void>((resolve, reject) => {
+                    const timer = setTimeout(resolve, delay)
+                    args[2]?.addEventListener('abort', () => {
+                      clearTimeout(timer)
+                      reject(args[2]!.reason)
+                    })
+                  })
                   return target.putChunk(...args)
                 }
               }
@@ -137,6 +149,7 @@ export async function devicesOf(
       })
     const device: Device = {
       name: `device-${i}`,
+      deviceId: linked.deviceId,
       fs,
       api: realApi,
       engine: make(),

@@ -178,15 +178,25 @@ export class E2E {
    * Starts a coordinator (PGlite and local blobs in `dataDir`); on a given port to restart
    * one in place. Resolves once it prints its listening line.
    */
-  async startCoordinator(options: { dataDir?: string; port?: number } = {}): Promise<Coordinator> {
+  async startCoordinator(
+    options: {
+      dataDir?: string
+      port?: number
+      env?: Record<string, string>
+      startTimeoutMs?: number
+    } = {},
+  ): Promise<Coordinator> {
     const dataDir = options.dataDir ?? join(this.root, 'coordinator')
     const proc = this.spawn(
       'coordinator',
       BIN,
       ['coordinator', '--data-dir', dataDir, '--port', String(options.port ?? 0)],
-      { LOG_LEVEL: 'warn' },
+      { LOG_LEVEL: 'warn', ...options.env },
     )
-    const match = await proc.waitForOutput(/listening on (http:\/\/\S+)/, 60_000)
+    const match = await proc.waitForOutput(
+      /listening on (http:\/\/\S+)/,
+      options.startTimeoutMs ?? 60_000,
+    )
     const url = match[1]!
     return { url, port: Number(new URL(url).port), dataDir, proc }
   }
