@@ -6,8 +6,14 @@ import { FileAssembler } from '../../protocol/pipeline/assemble.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { ChunkSource } from '../chunk-sources/chunk-source.ts'
 import type { ChunkFetcher } from '../chunk-sources/fetcher.ts'
-import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-system.ts'
+import {
+  type FileStat,
+  type SyncFileSystem,
+  sameStat,
+  type TempFile,
+} from '../ports/file-system.ts'
 import type { IndexedFile, SyncIndex } from '../ports/sync-index.ts'
+import type { ClashMover } from './clash-mover.ts'
 import type { Staged } from './prefetcher.ts'
 
 export interface ApplierDeps {
@@ -19,6 +25,8 @@ export interface ApplierDeps {
   sourcesFor: (change: Change) => ChunkSource[]
   /** A temp file already holding (some of) this version, prefetched before its commit. */
   staged?: (change: Change) => Promise<Staged | undefined>
+  /** Moves aside a local folder where a remote file goes, or the reverse; none: such a change fails. */
+  clashes?: ClashMover
   log: (level: 'info' | 'warn', message: string, fields?: object) => void
 }
 
@@ -123,7 +131,7 @@ export class ChangeApplier {
     }
     const local = entry && entry.fileId === change.fileId ? await fs.stat(from) : undefined
     if (entry && local && sameStat(local, entry.stat) && !(await fs.stat(change.path))) {
-      if (await fs.rename(from, change.path, local)) {
+      if (await this.#rename(from, change.path, local)) {
         const stat = (await fs.stat(change.path)) ?? local
         index.removeFile(from)
         index.putFile(
@@ -139,6 +147,16 @@ export class ChangeApplier {
     const outcome = await this.#write({ ...change, kind: 'modified' }, signal)
     if (entry?.fileId === change.fileId) await this.#dropCopy(from, entry)
     return outcome
+  }
+
+  /** False when the target is taken, by a file or (a clash) by a folder or a parent file. */
+  async #rename(from: string, to: string, expected: FileStat): Promise<boolean> {
+    try {
+      return await this.#deps.fs.rename(from, to, expected)
+    } catch (err) {
+      if (isCloudsyncError(err, 'CONFLICT')) return false
+      throw err
+    }
   }
 
   async #dropCopy(path: string, entry: IndexedFile): Promise<void> {
@@ -162,7 +180,7 @@ export class ChangeApplier {
     try {
       const assembler = staged?.assembler ?? new FileAssembler(manifest, secret, temp)
       await fetcher.fill(assembler, sourcesFor(change), signal)
-      const stat = await temp.commit(change.path, expected)
+      const stat = await this.#commit(temp, change.path, expected)
       if (!stat) {
         await temp.discard()
         return false
@@ -180,6 +198,26 @@ export class ChangeApplier {
     } catch (err) {
       await temp.discard().catch(() => {})
       throw err
+    }
+  }
+
+  /**
+   * Puts the version in place. A local folder of its name, or a local file where its
+   * folder goes, is the other side of a file replaced by a folder (or the reverse): the
+   * committed version wins the path, and the local one moves aside (ClashMover).
+   */
+  async #commit(
+    temp: TempFile,
+    path: string,
+    expected: FileStat | 'absent',
+  ): Promise<FileStat | false> {
+    try {
+      return await temp.commit(path, expected)
+    } catch (err) {
+      const clashes = this.#deps.clashes
+      if (!isCloudsyncError(err, 'CONFLICT') || !clashes || !(await clashes.makeRoom(path)))
+        throw err
+      return temp.commit(path, expected)
     }
   }
 

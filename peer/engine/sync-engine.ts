@@ -11,6 +11,7 @@ import type { SyncIndex } from '../ports/sync-index.ts'
 import type { FolderWatcher } from '../ports/watcher.ts'
 import type { ChunkProvider } from '../swarm/chunk-service.ts'
 import { ChangeApplier } from './applier.ts'
+import { ClashMover } from './clash-mover.ts'
 import { HeadWatch } from './head-watch.ts'
 import { LocalSync } from './local-sync.ts'
 import { PathLocks } from './path-locks.ts'
@@ -40,6 +41,8 @@ export interface SyncEngineDeps {
    * prefetched from them while they run (its own `pending` notices are not).
    */
   deviceId?: string
+  /** This device's name, in the conflict copies it makes itself (a local folder moved aside). */
+  deviceName?: string
   /** Chunks of one file version from the cloud (presigned URLs). */
   cloudSourceFor: (change: Change) => ChunkSource
   retry: <T>(call: () => Promise<T>) => Promise<T>
@@ -122,6 +125,13 @@ export class SyncEngine {
       ...deps,
       fetcher: this.fetcher,
       log: this.#log,
+      clashes: new ClashMover({
+        ...deps,
+        locks,
+        deviceName: deps.deviceName ?? '',
+        now,
+        log: this.#log,
+      }),
       sourcesFor: (change) => [
         deps.localSource,
         ...(deps.swarmSource ? [deps.swarmSource] : []),
