@@ -180,7 +180,7 @@ export class ChangeApplier {
     try {
       const assembler = staged?.assembler ?? new FileAssembler(manifest, secret, temp)
       await fetcher.fill(assembler, sourcesFor(change), signal)
-      const stat = await this.#commit(temp, change.path, expected)
+      const stat = await this.#commit(temp, change, expected)
       if (!stat) {
         await temp.discard()
         return false
@@ -208,16 +208,18 @@ export class ChangeApplier {
    */
   async #commit(
     temp: TempFile,
-    path: string,
+    change: Change,
     expected: FileStat | 'absent',
   ): Promise<FileStat | false> {
     try {
-      return await temp.commit(path, expected)
+      return await temp.commit(change.path, expected)
     } catch (err) {
       const clashes = this.#deps.clashes
-      if (!isCloudsyncError(err, 'CONFLICT') || !clashes || !(await clashes.makeRoom(path)))
+      // The change's own paths are locked by the caller already.
+      const held = change.fromPath === undefined ? [change.path] : [change.path, change.fromPath]
+      if (!isCloudsyncError(err, 'CONFLICT') || !(await clashes?.makeRoom(change.path, held)))
         throw err
-      return temp.commit(path, expected)
+      return temp.commit(change.path, expected)
     }
   }
 

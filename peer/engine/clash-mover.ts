@@ -32,8 +32,11 @@ export class ClashMover {
     this.#deps = deps
   }
 
-  /** Clears the way for a file at `path`; false when nothing stood in it. */
-  async makeRoom(path: string): Promise<boolean> {
+  /**
+   * Clears the way for a file at `path`; false when nothing stood in it. `held`: paths
+   * the caller has locked already (the change being applied), which are not locked again.
+   */
+  async makeRoom(path: string, held: readonly string[] = []): Promise<boolean> {
     const { fs } = this.#deps
     let moved = false
     const parts = path.split('/')
@@ -42,7 +45,7 @@ export class ClashMover {
       const stat = await fs.stat(ancestor)
       if (!stat) continue
       // Only one ancestor can be a file: nothing lies below a file.
-      moved = (await this.#clearFile(ancestor, () => this.#freeName(ancestor))) || moved
+      moved = (await this.#clearFile(ancestor, held, () => this.#freeName(ancestor))) || moved
       break
     }
     const inside: string[] = []
@@ -51,16 +54,22 @@ export class ClashMover {
     const aside = await this.#freeName(path)
     for (const file of inside) {
       const target = `${aside}${file.slice(path.length)}`
-      moved = (await this.#clearFile(file, async () => target)) || moved
+      moved = (await this.#clearFile(file, held, async () => target)) || moved
     }
     return moved
   }
 
   /** Removes a synced, unedited file, or moves anything else to the name `aside` gives. */
-  async #clearFile(path: string, aside: () => Promise<string>): Promise<boolean> {
+  async #clearFile(
+    path: string,
+    held: readonly string[],
+    aside: () => Promise<string>,
+  ): Promise<boolean> {
     const { fs, index, locks, log } = this.#deps
     // The path's own lock: an upload reading it finishes first, and indexes what it sent.
-    return locks.with([path], async () => {
+    const locked = <T>(fn: () => Promise<T>) =>
+      held.includes(path) ? fn() : locks.with([path], fn)
+    return locked(async () => {
       const stat = await fs.stat(path)
       if (!stat) return false
       const entry = index.getFile(path)
