@@ -20,8 +20,8 @@ import {
   testConfig,
 } from '../../coordinator/index.ts'
 import type { HttpAnswer, HttpCall } from '../../peer/index.ts'
-import type { LinkDeviceResponse } from '../../protocol/schemas/devices.ts'
 import { linkProofBytes } from '../../protocol/certificates.ts'
+import type { LinkDeviceResponse } from '../../protocol/schemas/devices.ts'
 
 export const COORDINATOR_URL = 'http://coordinator.sim'
 

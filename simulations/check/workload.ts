@@ -53,7 +53,7 @@ export interface PlanOptions {
   faults?: boolean
   /**
    * Files replaced by folders of the same name (on by default). Off, those steps delete
-   * the file instead: the engine stalls on them until issue 14 (item 2) lands.
+   * the file instead: the plans that older seeds of regressions.test.ts name.
    */
   swaps?: boolean
 }

@@ -9,6 +9,8 @@ import { ChunkFetcher } from '../../chunk-sources/fetcher.ts'
 import { syncIndexOf } from '../../daemon/index-port.ts'
 import { LocalIndex } from '../../local-index/local-index.ts'
 import { ChangeApplier } from '../applier.ts'
+import { ClashMover } from '../clash-mover.ts'
+import { PathLocks } from '../path-locks.ts'
 
 const secret = createDomainSecret()
 const ids = {
@@ -56,16 +58,26 @@ async function versionOf(
   return { change, source }
 }
 
-function applierFor(fs: MemoryFileSystem, source: () => ChunkSource) {
+function applierFor(fs: MemoryFileSystem, source: () => ChunkSource, moveClashes = false) {
   const logged: string[] = []
   const index = syncIndexOf(new LocalIndex(':memory:'), Date.now)
+  const log = (_: string, message: string) => logged.push(message)
+  const clashes = new ClashMover({
+    fs,
+    index,
+    locks: new PathLocks(),
+    deviceName: 'laptop',
+    now: () => Date.UTC(2026, 0, 2, 3, 4, 5),
+    log,
+  })
   const applier = new ChangeApplier({
     fs,
     index,
     secret,
     fetcher: new ChunkFetcher(),
     sourcesFor: () => [source()],
-    log: (_, message) => logged.push(message),
+    log,
+    ...(moveClashes && { clashes }),
   })
   return { applier, index, logged }
 }
@@ -110,5 +122,51 @@ describe('change applier', () => {
     const deleted: Change = { ...v1.change, seq: 2, kind: 'deleted', chunks: undefined }
     expect(await applier.apply(deleted)).toBe('kept-local-edit')
     expect(fs.readFile('x.txt')).toBeDefined()
+  })
+
+  describe('a remote file where the device has a folder of its name', () => {
+    const setUp = async (moveClashes: boolean) => {
+      const fs = new MemoryFileSystem()
+      const inside = await versionOf('synced inside', 1, 'notes.md/old')
+      const file = await versionOf('the remote file', 2, 'notes.md')
+      let source = inside.source
+      const { applier, index } = applierFor(fs, () => source, moveClashes)
+      expect(await applier.apply(inside.change)).toBe('written')
+      fs.writeFile('notes.md/new', new TextEncoder().encode('new, not synced'))
+      source = file.source
+      return { fs, index, applier, file }
+    }
+
+    it('moves the unsynced files aside to a conflict-copy name, drops the synced one, and writes the file', async () => {
+      const { fs, index, applier, file } = await setUp(true)
+      expect(await applier.apply(file.change)).toBe('written')
+      const files: Record<string, string> = {}
+      for await (const f of fs.list()) files[f.path] = new TextDecoder().decode(fs.readFile(f.path))
+      expect(files).toEqual({
+        'notes.md': 'the remote file',
+        'notes (conflicted copy from laptop 2026-01-02 030405).md/new': 'new, not synced',
+      })
+      expect(index.getFile('notes.md/old')).toBeUndefined()
+      expect(index.getFile('notes.md')?.version).toBe(2)
+    })
+
+    it('without a clash mover, the change fails as a clash and nothing moves', async () => {
+      const { fs, applier, file } = await setUp(false)
+      await expect(applier.apply(file.change)).rejects.toMatchObject({ code: 'CONFLICT' })
+      expect(fs.readFile('notes.md/new')).toBeDefined()
+      expect(fs.readFile('notes.md/old')).toBeDefined()
+    })
+
+    it('moves aside a local file where the remote file needs a folder', async () => {
+      const fs = new MemoryFileSystem()
+      const inner = await versionOf('inside a folder', 1, 'd/inner')
+      const { applier } = applierFor(fs, () => inner.source, true)
+      fs.writeFile('d', new TextEncoder().encode('a local file, not synced'))
+      expect(await applier.apply(inner.change)).toBe('written')
+      expect(new TextDecoder().decode(fs.readFile('d/inner'))).toBe('inside a folder')
+      expect(
+        new TextDecoder().decode(fs.readFile('d (conflicted copy from laptop 2026-01-02 030405)')),
+      ).toBe('a local file, not synced')
+    })
   })
 })
