@@ -180,7 +180,10 @@ export class ChangeApplier {
     try {
       const assembler = staged?.assembler ?? new FileAssembler(manifest, secret, temp)
       await fetcher.fill(assembler, sourcesFor(change), signal)
-      const stat = await this.#commit(temp, change, expected)
+      let stat = await this.#commit(temp, change, expected)
+      // Deleted here while the version was on its way: a remote edit beats a local delete.
+      if (!stat && expected !== 'absent' && !(await fs.stat(change.path)))
+        stat = await this.#commit(temp, change, 'absent')
       if (!stat) {
         await temp.discard()
         return false

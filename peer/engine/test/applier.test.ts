@@ -124,6 +124,25 @@ describe('change applier', () => {
     expect(fs.readFile('x.txt')).toBeDefined()
   })
 
+  it('writes a remote edit of a file deleted here while the edit was fetched (an edit beats a delete)', async () => {
+    const fs = new MemoryFileSystem()
+    const v1 = await versionOf('shared', 1, 'x.txt')
+    const v2 = await versionOf('edited on the other device', 2, 'x.txt')
+    let source = v1.source
+    const { applier } = applierFor(fs, () => source)
+    await applier.apply(v1.change)
+    // The user deletes the file after the applier looked at it, before the commit.
+    source = {
+      ...v2.source,
+      getMany: (wanted, options) => {
+        fs.deleteFile('x.txt')
+        return v2.source.getMany(wanted, options)
+      },
+    }
+    expect(await applier.apply(v2.change)).toBe('written')
+    expect(new TextDecoder().decode(fs.readFile('x.txt'))).toBe('edited on the other device')
+  })
+
   describe('a remote file where the device has a folder of its name', () => {
     const setUp = async (moveClashes: boolean) => {
       const fs = new MemoryFileSystem()
