@@ -3,8 +3,8 @@ import { validatePath } from '../../protocol/paths.ts'
 import type { Clock } from '../ports/clock.ts'
 import {
   type FileStat,
+  type ListOptions,
   type ReadHandle,
-  type SkippedEntry,
   type SyncFileSystem,
   sameStat,
   type TempFile,
@@ -58,11 +58,12 @@ export class MemoryFileSystem implements SyncFileSystem {
     return node && statOf(node)
   }
 
-  async *list(
-    options: { onSkipped?: (entry: SkippedEntry) => void } = {},
-  ): AsyncIterable<{ path: string; stat: FileStat }> {
-    for (const [path, reason] of this.#unsyncable) options.onSkipped?.({ path, reason })
+  async *list(options: ListOptions = {}): AsyncIterable<{ path: string; stat: FileStat }> {
+    const prefix = options.under === undefined ? '' : `${this.#check(options.under)}/`
+    for (const [path, reason] of this.#unsyncable)
+      if (path.startsWith(prefix)) options.onSkipped?.({ path, reason })
     for (const path of [...this.#files.keys()].sort()) {
+      if (!path.startsWith(prefix)) continue
       const node = this.#files.get(path)
       if (node) yield { path, stat: statOf(node) }
     }

@@ -21,6 +21,7 @@ import { CloudsyncError } from '../../protocol/errors.ts'
 import { validatePath } from '../../protocol/paths.ts'
 import {
   type FileStat,
+  type ListOptions,
   type ReadHandle,
   type SkippedEntry,
   type SyncFileSystem,
@@ -137,10 +138,13 @@ export class NodeFileSystem implements SyncFileSystem {
     }
   }
 
-  async *list(
-    options: { onSkipped?: (entry: SkippedEntry) => void } = {},
-  ): AsyncIterable<{ path: string; stat: FileStat }> {
-    yield* this.#walk(this.root, '', options.onSkipped ?? (() => {}))
+  async *list(options: ListOptions = {}): AsyncIterable<{ path: string; stat: FileStat }> {
+    const onSkipped = options.onSkipped ?? (() => {})
+    if (options.under === undefined) return yield* this.#walk(this.root, '', onSkipped)
+    const dir = await this.#resolve(options.under)
+    // Only a real folder: a symlink to one is never followed.
+    if ((await lstat(dir).catch(() => undefined))?.isDirectory())
+      yield* this.#walk(dir, validatePath(options.under), onSkipped)
   }
 
   async *#walk(

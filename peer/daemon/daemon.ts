@@ -209,6 +209,7 @@ export class Daemon {
       localSource: localChunkSource({ index: localIndex, fs, secret }),
       swarmSource: swarm,
       deviceId: state.deviceId,
+      deviceName: state.name,
       cloudSourceFor: (change) => cloudSource(api, change.fileId, change.version),
       retry,
       log,

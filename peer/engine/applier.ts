@@ -6,8 +6,14 @@ import { FileAssembler } from '../../protocol/pipeline/assemble.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { ChunkSource } from '../chunk-sources/chunk-source.ts'
 import type { ChunkFetcher } from '../chunk-sources/fetcher.ts'
-import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-system.ts'
+import {
+  type FileStat,
+  type SyncFileSystem,
+  sameStat,
+  type TempFile,
+} from '../ports/file-system.ts'
 import type { IndexedFile, SyncIndex } from '../ports/sync-index.ts'
+import type { ClashMover } from './clash-mover.ts'
 import type { Staged } from './prefetcher.ts'
 import type { ProvisionalFiles } from './provisional.ts'
 
@@ -24,6 +30,8 @@ export interface ApplierDeps {
   staged?: (change: Change) => Promise<Staged | undefined>
   /** Files placed ahead of their commit: the commit confirms them (docs/LAN-FIRST.md). */
   provisional?: ProvisionalFiles
+  /** Moves aside a local folder where a remote file goes, or the reverse; none: such a change fails. */
+  clashes?: ClashMover
   log: (level: 'info' | 'warn', message: string, fields?: object) => void
 }
 
@@ -197,7 +205,7 @@ export class ChangeApplier {
     }
     const local = entry && entry.fileId === change.fileId ? await fs.stat(from) : undefined
     if (entry && local && sameStat(local, entry.stat) && !(await fs.stat(change.path))) {
-      if (await fs.rename(from, change.path, local)) {
+      if (await this.#rename(from, change.path, local)) {
         const stat = (await fs.stat(change.path)) ?? local
         index.removeFile(from)
         index.putFile(
@@ -213,6 +221,16 @@ export class ChangeApplier {
     const outcome = await this.#write({ ...change, kind: 'modified' }, signal)
     if (entry?.fileId === change.fileId) await this.#dropCopy(from, entry)
     return outcome
+  }
+
+  /** False when the target is taken, by a file or (a clash) by a folder or a parent file. */
+  async #rename(from: string, to: string, expected: FileStat): Promise<boolean> {
+    try {
+      return await this.#deps.fs.rename(from, to, expected)
+    } catch (err) {
+      if (isCloudsyncError(err, 'CONFLICT')) return false
+      throw err
+    }
   }
 
   async #dropCopy(path: string, entry: IndexedFile): Promise<void> {
@@ -247,7 +265,10 @@ export class ChangeApplier {
         })
       }
       await fetcher.fill(assembler, sourcesFor(change), signal)
-      const stat = await temp.commit(change.path, expected)
+      let stat = await this.#commit(temp, change, expected)
+      // Deleted here while the version was on its way: a remote edit beats a local delete.
+      if (!stat && expected !== 'absent' && !(await fs.stat(change.path)))
+        stat = await this.#commit(temp, change, 'absent')
       if (!stat) {
         await temp.discard()
         return false
@@ -267,6 +288,28 @@ export class ChangeApplier {
       const keep = partial && temp.keep && (signal?.aborted || isRetryable(err))
       await (keep ? temp.keep!() : temp.discard()).catch(() => {})
       throw err
+    }
+  }
+
+  /**
+   * Puts the version in place. A local folder of its name, or a local file where its
+   * folder goes, is the other side of a file replaced by a folder (or the reverse): the
+   * committed version wins the path, and the local one moves aside (ClashMover).
+   */
+  async #commit(
+    temp: TempFile,
+    change: Change,
+    expected: FileStat | 'absent',
+  ): Promise<FileStat | false> {
+    try {
+      return await temp.commit(change.path, expected)
+    } catch (err) {
+      const clashes = this.#deps.clashes
+      // The change's own paths are locked by the caller already.
+      const held = change.fromPath === undefined ? [change.path] : [change.path, change.fromPath]
+      if (!isCloudsyncError(err, 'CONFLICT') || !(await clashes?.makeRoom(change.path, held)))
+        throw err
+      return temp.commit(change.path, expected)
     }
   }
 

@@ -12,6 +12,7 @@ import type { SyncIndex } from '../ports/sync-index.ts'
 import type { FolderWatcher } from '../ports/watcher.ts'
 import type { ChunkProvider } from '../swarm/chunk-service.ts'
 import { ChangeApplier } from './applier.ts'
+import { ClashMover } from './clash-mover.ts'
 import { HeadWatch } from './head-watch.ts'
 import { IGNORE_FILE, IgnoreRules } from './ignore-rules.ts'
 import { IgnoredPaths } from './ignored-paths.ts'
@@ -46,6 +47,8 @@ export interface SyncEngineDeps {
    * prefetched from them while they run (its own `pending` notices are not).
    */
   deviceId?: string
+  /** This device's name, in the conflict copies it makes itself (a local folder moved aside). */
+  deviceName?: string
   /** Chunks of one file version from the cloud (presigned URLs). */
   cloudSourceFor: (change: Change) => ChunkSource
   retry: <T>(call: () => Promise<T>) => Promise<T>
@@ -153,6 +156,13 @@ export class SyncEngine {
       fetcher: this.fetcher,
       ignores,
       log: this.#log,
+      clashes: new ClashMover({
+        ...deps,
+        locks,
+        deviceName: deps.deviceName ?? '',
+        now,
+        log: this.#log,
+      }),
       sourcesFor: (change) => [
         deps.localSource,
         ...(deps.swarmSource ? [deps.swarmSource] : []),

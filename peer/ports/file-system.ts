@@ -8,11 +8,12 @@ import type { ByteSource } from '../../protocol/pipeline/byte-source.ts'
 export interface SyncFileSystem {
   stat(path: string): Promise<FileStat | undefined>
   /**
-   * Every file under the root, recursively (not directories, not the state directory).
-   * Entries that cannot be synced (a name no device could use, a symlink) are not listed
-   * but told to `onSkipped`.
+   * Every file under the root, recursively (not directories, not the state directory);
+   * with `under`, only the files inside that folder (none when it is no folder). Entries
+   * that cannot be synced (a name no device could use, a symlink) are not listed but told
+   * to `onSkipped`.
    */
-  list(options?: { onSkipped?: (entry: SkippedEntry) => void }): AsyncIterable<{
+  list(options?: ListOptions): AsyncIterable<{
     path: string
     stat: FileStat
   }>
@@ -40,6 +41,12 @@ export interface SyncFileSystem {
   remove(path: string, expected?: FileStat): Promise<boolean>
   /** Moves a file if the source still matches `expected` and the target is free. */
   rename(from: string, to: string, expected?: FileStat): Promise<boolean>
+}
+
+export interface ListOptions {
+  onSkipped?: (entry: SkippedEntry) => void
+  /** A folder path: list only what is inside it. */
+  under?: string
 }
 
 /** An entry in the folder that is never synced, and why. */

@@ -99,6 +99,17 @@ export async function applyUserOp(op: FileOp, ctx: ActionContext): Promise<strin
         ctx.history.removed(plainHash(old))
         return `replace file ${picked} by a folder: ${write(`${picked}/inner`, fresh(op.size))}`
       }
+      case 'folder-to-file': {
+        const folder = picked?.includes('/') ? picked.slice(0, picked.lastIndexOf('/')) : undefined
+        if (!folder) return undefined
+        const inside = files.filter((f) => f.startsWith(`${folder}/`))
+        for (const f of inside) {
+          const old = fs.readFile(f)
+          fs.deleteFile(f)
+          if (old) ctx.history.removed(plainHash(old))
+        }
+        return `replace folder ${folder} (${inside.length} files) by a file: ${write(folder, fresh(op.size))}`
+      }
       default:
         return undefined
     }

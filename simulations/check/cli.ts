@@ -24,6 +24,7 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     calm: { type: 'boolean', default: false },
     'no-swaps': { type: 'boolean', default: false },
+    'folder-swaps': { type: 'boolean', default: false },
     replay: { type: 'string' },
     plan: { type: 'string' },
     verbose: { type: 'boolean', default: false },
@@ -36,11 +37,13 @@ const options: PlanOptions = {
   steps: positive('steps'),
   faults: !values.calm,
   swaps: !values['no-swaps'],
+  folderSwaps: values['folder-swaps'],
 }
 const flags = [
   `--devices ${options.devices} --steps ${options.steps}`,
   ...(values.calm ? ['--calm'] : []),
   ...(values['no-swaps'] ? ['--no-swaps'] : []),
+  ...(values['folder-swaps'] ? ['--folder-swaps'] : []),
 ].join(' ')
 
 if (values.plan !== undefined) {

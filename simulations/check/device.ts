@@ -116,6 +116,7 @@ export class SimDevice {
         if (life.alive)
           this.#init.log(this.name, `${level}: ${message} ${JSON.stringify(fields ?? {})}`)
       },
+      deviceName: this.name,
       rescanIntervalMs: 5_000,
       pollWaitSeconds: 0,
     }

@@ -21,6 +21,8 @@ export type Op =
   | { kind: 'rename-folder'; device: number; pick: number; to: string }
   /** The file goes and a folder of the same name, with a file in it, takes its place. */
   | { kind: 'file-to-folder'; device: number; pick: number; size: number }
+  /** The folder of a file goes, every file in it, and a file of the folder's name takes its place. */
+  | { kind: 'folder-to-file'; device: number; pick: number; size: number }
   | { kind: 'crash'; device: number }
   | { kind: 'restart'; device: number }
   | { kind: 'isolate'; device: number }
@@ -53,20 +55,30 @@ export interface PlanOptions {
   faults?: boolean
   /**
    * Files replaced by folders of the same name (on by default). Off, those steps delete
-   * the file instead: the engine stalls on them until issue 14 (item 2) lands.
+   * the file instead: the plans that older seeds of regressions.test.ts name.
    */
   swaps?: boolean
+  /**
+   * Folders replaced by files of the same name: half the file-to-folder steps become
+   * folder-to-file ones (off by default). The choice comes from a stream of its own, so
+   * without this option every plan stays the one its seed always named.
+   */
+  folderSwaps?: boolean
 }
 
 export function planFor(seed: number, options: PlanOptions): Plan {
   const rng = new Rng(seed)
+  const flips = new Rng(seed ^ 0x5f0f5f0f)
   const faults = options.faults === false ? NO_FAULTS : faultsFor(rng)
   const steps: Step[] = []
   for (let i = 0; i < options.steps; i++) {
     const wait = waitFor(rng)
-    const op = opFor(rng, options.devices, options.faults !== false)
-    const swapOff = op.kind === 'file-to-folder' && options.swaps === false
-    steps.push({ wait, op: swapOff ? { kind: 'delete', device: op.device, pick: op.pick } : op })
+    let op = opFor(rng, options.devices, options.faults !== false)
+    if (op.kind === 'file-to-folder') {
+      if (options.swaps === false) op = { kind: 'delete', device: op.device, pick: op.pick }
+      else if (options.folderSwaps && flips.next() < 0.5) op = { ...op, kind: 'folder-to-file' }
+    }
+    steps.push({ wait, op })
   }
   return { seed, devices: options.devices, faults, steps }
 }

@@ -187,6 +187,23 @@ export function fsContract(name: string, make: MakeFileSystem): void {
     )
 
     it(
+      'lists the files inside one folder, and nothing for a file or a missing path',
+      withFs(async (fs) => {
+        for (const path of ['notes.md/a', 'notes.md/deep/b', 'notes.mdx', 'other/c'])
+          await write(fs, path, path)
+        const under = async (folder: string) => {
+          const out: string[] = []
+          for await (const { path } of fs.list({ under: folder })) out.push(path)
+          return out.sort()
+        }
+        expect(await under('notes.md')).toEqual(['notes.md/a', 'notes.md/deep/b'])
+        expect(await under('notes.md/deep')).toEqual(['notes.md/deep/b'])
+        expect(await under('notes.mdx')).toEqual([])
+        expect(await under('missing')).toEqual([])
+      }),
+    )
+
+    it(
       'refuses invalid paths and the state directory everywhere',
       withFs(async (fs) => {
         const bad = [

@@ -9,6 +9,8 @@ import { ChunkFetcher } from '../../chunk-sources/fetcher.ts'
 import { syncIndexOf } from '../../daemon/index-port.ts'
 import { LocalIndex } from '../../local-index/local-index.ts'
 import { ChangeApplier } from '../applier.ts'
+import { ClashMover } from '../clash-mover.ts'
+import { PathLocks } from '../path-locks.ts'
 
 const secret = createDomainSecret()
 const ids = {
@@ -59,10 +61,20 @@ async function versionOf(
 function applierFor(
   fs: MemoryFileSystem,
   source: () => ChunkSource,
-  ignores?: (path: string) => boolean,
+  options: { ignores?: (path: string) => boolean; moveClashes?: boolean } = {},
 ) {
+  const { ignores, moveClashes = false } = options
   const logged: string[] = []
   const index = syncIndexOf(new LocalIndex(':memory:'), Date.now)
+  const log = (_: string, message: string) => logged.push(message)
+  const clashes = new ClashMover({
+    fs,
+    index,
+    locks: new PathLocks(),
+    deviceName: 'laptop',
+    now: () => Date.UTC(2026, 0, 2, 3, 4, 5),
+    log,
+  })
   const applier = new ChangeApplier({
     fs,
     index,
@@ -70,7 +82,8 @@ function applierFor(
     fetcher: new ChunkFetcher(),
     ...(ignores && { ignores }),
     sourcesFor: () => [source()],
-    log: (_, message) => logged.push(message),
+    log,
+    ...(moveClashes && { clashes }),
   })
   return { applier, index, logged }
 }
@@ -121,7 +134,7 @@ describe('change applier', () => {
     const fs = new MemoryFileSystem()
     const ignores = (path: string) => path.startsWith('private/')
     const v1 = await versionOf('secret', 1, 'private/key.txt')
-    const { applier, index } = applierFor(fs, () => v1.source, ignores)
+    const { applier, index } = applierFor(fs, () => v1.source, { ignores })
     expect(await applier.apply(v1.change)).toBe('ignored')
     expect(fs.readFile('private/key.txt')).toBeUndefined()
     const out: Change = {
@@ -149,5 +162,70 @@ describe('change applier', () => {
     expect(await applier.apply(gone)).toBe('ignored')
     expect(new TextDecoder().decode(fs.readFile('private/key.txt'))).toBe('mine')
     expect(index.getFile('private/key.txt')).toBeUndefined()
+  })
+
+  it('writes a remote edit of a file deleted here while the edit was fetched (an edit beats a delete)', async () => {
+    const fs = new MemoryFileSystem()
+    const v1 = await versionOf('shared', 1, 'x.txt')
+    const v2 = await versionOf('edited on the other device', 2, 'x.txt')
+    let source = v1.source
+    const { applier } = applierFor(fs, () => source)
+    await applier.apply(v1.change)
+    // The user deletes the file after the applier looked at it, before the commit.
+    source = {
+      ...v2.source,
+      getMany: (wanted, options) => {
+        fs.deleteFile('x.txt')
+        return v2.source.getMany(wanted, options)
+      },
+    }
+    expect(await applier.apply(v2.change)).toBe('written')
+    expect(new TextDecoder().decode(fs.readFile('x.txt'))).toBe('edited on the other device')
+  })
+
+  describe('a remote file where the device has a folder of its name', () => {
+    const setUp = async (moveClashes: boolean) => {
+      const fs = new MemoryFileSystem()
+      const inside = await versionOf('synced inside', 1, 'notes.md/old')
+      const file = await versionOf('the remote file', 2, 'notes.md')
+      let source = inside.source
+      const { applier, index } = applierFor(fs, () => source, { moveClashes })
+      expect(await applier.apply(inside.change)).toBe('written')
+      fs.writeFile('notes.md/new', new TextEncoder().encode('new, not synced'))
+      source = file.source
+      return { fs, index, applier, file }
+    }
+
+    it('moves the unsynced files aside to a conflict-copy name, drops the synced one, and writes the file', async () => {
+      const { fs, index, applier, file } = await setUp(true)
+      expect(await applier.apply(file.change)).toBe('written')
+      const files: Record<string, string> = {}
+      for await (const f of fs.list()) files[f.path] = new TextDecoder().decode(fs.readFile(f.path))
+      expect(files).toEqual({
+        'notes.md': 'the remote file',
+        'notes (conflicted copy from laptop 2026-01-02 030405).md/new': 'new, not synced',
+      })
+      expect(index.getFile('notes.md/old')).toBeUndefined()
+      expect(index.getFile('notes.md')?.version).toBe(2)
+    })
+
+    it('without a clash mover, the change fails as a clash and nothing moves', async () => {
+      const { fs, applier, file } = await setUp(false)
+      await expect(applier.apply(file.change)).rejects.toMatchObject({ code: 'CONFLICT' })
+      expect(fs.readFile('notes.md/new')).toBeDefined()
+      expect(fs.readFile('notes.md/old')).toBeDefined()
+    })
+
+    it('moves aside a local file where the remote file needs a folder', async () => {
+      const fs = new MemoryFileSystem()
+      const inner = await versionOf('inside a folder', 1, 'd/inner')
+      const { applier } = applierFor(fs, () => inner.source, { moveClashes: true })
+      fs.writeFile('d', new TextEncoder().encode('a local file, not synced'))
+      expect(await applier.apply(inner.change)).toBe('written')
+      expect(new TextDecoder().decode(fs.readFile('d/inner'))).toBe('inside a folder')
+      expect(
+        new TextDecoder().decode(fs.readFile('d (conflicted copy from laptop 2026-01-02 030405)')),
+      ).toBe('a local file, not synced')
+    })
   })
 })

@@ -142,6 +142,7 @@ export async function devicesOf(
         pipeline,
         localSource: localChunkSource({ index: localIndex, fs, secret: account.secret }),
         cloudSourceFor: (change) => cloudSource(api, change.fileId, change.version),
+        deviceName: `device-${i}`,
         retry: (call) => withRetry(call, { attempts: 5, baseMs: 20, maxMs: 200 }),
         pollWaitSeconds: 1,
         ...(options.snapshotBehind !== undefined && { snapshotBehind: options.snapshotBehind }),

@@ -15,7 +15,7 @@ function applyOverLocalEdits(deps: SyncEngineDeps): void {
   const synced = (path: string): FileStat | undefined => index.getFile(path)?.stat
   const broken: SyncFileSystem = {
     ...fs,
-    list: () => fs.list(),
+    list: (options) => fs.list(options),
     stat: async (path) => {
       const real = await fs.stat(path)
       return applying > 0 && real ? (synced(path) ?? real) : real

@@ -59,6 +59,16 @@ const regressions: Regression[] = [
     options: { devices: 2, steps: 20 },
     bug: 'a file replaced by a folder of the same name stopped the other device at that cursor for good (issue 14 item 2)',
   },
+  {
+    seed: 3,
+    options: { devices: 3, steps: 20 },
+    bug: "a file replaced by a folder of the same name on one device while another edited the file: the coordinator refused the folder's file (PATH_CLASH, a file is at its parent), the remote file could not be written where the local folder stood, and the devices settled apart for good with the folder's file on no other device (the local folder now moves aside to a conflict-copy name)",
+  },
+  {
+    seed: 74,
+    options: { devices: 3, steps: 20 },
+    bug: "a remote edit that arrived while the device's user deleted the file was taken for a local edit and not written; the delete then lost to the edit (STALE_BASE) and the log, already past the edit, never brought it back: that device lacked the file for good",
+  },
 ]
 
 describe('simulator regressions', () => {

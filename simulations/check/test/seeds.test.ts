@@ -10,11 +10,7 @@ import { type PlanOptions, planFor } from '../workload.ts'
 /** Seeds per run, at most; fewer when the time below runs out first. */
 const SEEDS = 40
 const BUDGET_MS = 150_000
-/**
- * Files replaced by folders stay out of the fresh seeds while one case is open: a file
- * replaced by a folder on one device while another edits the file (see swaps.test.ts).
- */
-const OPTIONS: PlanOptions = { devices: 3, steps: 20, swaps: false }
+const OPTIONS: PlanOptions = { devices: 3, steps: 20 }
 
 it('fresh seeds keep every invariant', async () => {
   // Hours since the epoch, times a stride: each hour of CI starts a range of its own.
@@ -28,7 +24,7 @@ it('fresh seeds keep every invariant', async () => {
     ran++
     if (result.failures.length > 0) {
       failed.push(
-        `seed ${seed}: ${result.failures.slice(0, 3).join('; ')}\n  replay: npm run sim:check -- --replay ${seed} --devices ${OPTIONS.devices} --steps ${OPTIONS.steps} --no-swaps`,
+        `seed ${seed}: ${result.failures.slice(0, 3).join('; ')}\n  replay: npm run sim:check -- --replay ${seed} --devices ${OPTIONS.devices} --steps ${OPTIONS.steps}`,
       )
     }
   }
