@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path'
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import S3rver from 's3rver'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { blobKeyOf } from '../blobs/blob-checks.ts'
 import { LocalDiskBlobStore } from '../blobs/index.ts'
 import { loadConfig } from '../config.ts'
 import { upload } from './flow.suite.ts'
@@ -97,12 +98,14 @@ for (const [name, open] of [
       const file = makeFile([3000, 2000])
       const id = file.manifest.chunks[0]!.id
       const bytes = file.bytes.get(id)!
-      await plant(id, bytes.subarray(0, 1000))
+      // Where this account's upload of the chunk lives (blob keys are per account).
+      const key = blobKeyOf(laptop!.accountId, id)
+      await plant(key, bytes.subarray(0, 1000))
       const { missing, result } = await upload(laptop!, 'cut.bin', file, null)
       expect(missing).toEqual([0, 1])
       expect(result).toMatchObject({ path: 'cut.bin', version: 1 })
-      expect(await t.app.blobs.head(id)).toEqual({ size: bytes.length })
-      expect(Buffer.from(await t.app.blobs.get(id)).equals(Buffer.from(bytes))).toBe(true)
+      expect(await t.app.blobs.head(key)).toEqual({ size: bytes.length })
+      expect(Buffer.from(await t.app.blobs.get(key)).equals(Buffer.from(bytes))).toBe(true)
     })
 
     it('complete asks for it again (409) when it appears after init', async () => {
@@ -111,6 +114,7 @@ for (const [name, open] of [
       const file = makeFile([2500])
       const id = file.manifest.chunks[0]!.id
       const bytes = file.bytes.get(id)!
+      const key = blobKeyOf(laptop!.accountId, id)
       const init = await laptop!.call({
         method: 'POST',
         url: '/files/upload/init',
@@ -118,7 +122,7 @@ for (const [name, open] of [
       })
       expect(init.statusCode, init.body).toBe(201)
       const { sessionId, uploads } = init.json()
-      await plant(id, bytes.subarray(0, 10))
+      await plant(key, bytes.subarray(0, 10))
       const complete = () =>
         laptop!.call({ method: 'POST', url: `/files/upload/${sessionId}/complete` })
       const refused = await complete()
@@ -135,7 +139,7 @@ for (const [name, open] of [
       expect(put.status).toBe(200)
       const done = await complete()
       expect(done.statusCode, done.body).toBe(200)
-      expect(await t.app.blobs.head(id)).toEqual({ size: bytes.length })
+      expect(await t.app.blobs.head(key)).toEqual({ size: bytes.length })
     })
   })
 }
