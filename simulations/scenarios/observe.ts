@@ -74,8 +74,11 @@ export async function deviceResults(
   baseline = new Map<string, DeviceStatus>(),
 ): Promise<DeviceResult[]> {
   const out: DeviceResult[] = []
+  // The status file is rewritten every second: read one written after the run ended, so the
+  // last transfers are counted.
+  const ended = Date.now()
   for (const [device, synced] of observed.synced) {
-    const s = await account.status(device)
+    const s = await freshStatus(account, device, ended)
     const base = baseline.get(device)
     const from = base && base.pid === s?.pid ? base.sources : {}
     const delta = (name: string, field: 'bytes' | 'failures') =>
@@ -90,6 +93,20 @@ export async function deviceResults(
     })
   }
   return out
+}
+
+/** The device's status once written at or after `since` (at most 5 s of waiting; else the last one). */
+async function freshStatus(
+  account: LabAccount,
+  device: string,
+  since: number,
+): Promise<DeviceStatus | undefined> {
+  const deadline = Date.now() + 5_000
+  for (;;) {
+    const s = await account.status(device)
+    if ((s && Date.parse(s.updatedAt) >= since) || Date.now() > deadline) return s
+    await sleep(200)
+  }
 }
 
 export const round = (n: number) => Math.round(n * 100) / 100
