@@ -24,14 +24,14 @@ const BEFORE_EVERY_ID = '00000000-0000-0000-0000-000000000000'
 
 /**
  * Up to `limit` files, in file id order after `after`, whose last change up to cursor `at`
- * came after cursor `since`: live ones with their content, deleted ones (when `since` > 0)
+ * came after cursor `since`: live ones with their content, deleted ones (with `tombstones`)
  * as tombstones. Committed changes never change, so every page of one `at` describes the
  * same tree whatever commits meanwhile. The caller checks `since` <= `at` <= the head.
  */
 export async function snapshotAt(
   db: Db,
   accountId: string,
-  range: { since: number; at: number },
+  range: { since: number; at: number; tombstones: boolean },
   after: string | undefined,
   limit: number,
 ): Promise<SnapshotPage> {
@@ -46,9 +46,9 @@ export async function snapshotAt(
        ORDER BY c.file_id, c.seq DESC
      ) last
      JOIN file_versions v ON v.file_id = last.file_id AND v.version = last.version
-     WHERE last.kind <> 'deleted' OR $3 > 0
+     WHERE last.kind <> 'deleted' OR $6
      ORDER BY last.file_id LIMIT $5`,
-    [accountId, range.at, range.since, after ?? BEFORE_EVERY_ID, limit + 1],
+    [accountId, range.at, range.since, after ?? BEFORE_EVERY_ID, limit + 1, range.tombstones],
   )
   const more = rows.length > limit
   const files = more ? rows.slice(0, limit) : rows

@@ -118,6 +118,12 @@ describe('GET /sync/snapshot', () => {
     const fromFive = (await snapshotOf(device, `?at=${at}&since=5`)).json().files
     expect(fromFive.map((f: Listed) => f.path)).toEqual(['new/name.txt'])
     expect((await snapshotOf(device, `?at=${at}&since=${at}`)).json().files).toEqual([])
+    // since=0 named: a device at cursor 0 may hold files it uploaded, so deletions come too;
+    // without since, the live tree only.
+    const fromZero = (await snapshotOf(device, `?at=${at}&since=0`)).json().files
+    expect(fromZero.find((f: Listed) => f.path === 'gone.bin')).toMatchObject({ deleted: true })
+    const live = (await snapshotOf(device, `?at=${at}`)).json().files
+    expect(live.map((f: Listed) => f.path)).not.toContain('gone.bin')
   })
 
   it("never lists another account's files", async () => {

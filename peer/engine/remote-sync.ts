@@ -262,6 +262,7 @@ export class RemoteSync {
           }
         },
         signal,
+        held.size > 0,
       )
       for (const change of deletions) {
         await this.#applyOne(change, signal)

@@ -19,19 +19,25 @@ export function startsFromSnapshot(
   return head > cursor && (cursor === 0 || head - cursor > behindLimit)
 }
 
-/** Reads every page of one snapshot from cursor `since`; returns the snapshot's cursor. */
+/**
+ * Reads every page of one snapshot from cursor `since`; returns the snapshot's cursor. A
+ * device that holds files asks for deletions too, even at cursor 0: files it uploaded
+ * itself may have been deleted by others since.
+ */
 export async function readSnapshot(
   api: CoordinatorApi,
   since: number,
   onPage: (page: SnapshotResponse) => Promise<void>,
   signal?: AbortSignal,
+  holdsFiles = since > 0,
 ): Promise<number> {
-  let page = await api.snapshot({ since }, signal)
+  const from = since > 0 || holdsFiles ? { since } : {}
+  let page = await api.snapshot(from, signal)
   const at = page.at
   for (;;) {
     await onPage(page)
     if (page.next === undefined) return at
-    page = await api.snapshot({ at, since, after: page.next }, signal)
+    page = await api.snapshot({ at, ...from, after: page.next }, signal)
   }
 }
 

@@ -85,8 +85,9 @@ export const SNAPSHOT_LIMIT_MAX = 1000
  * `GET /sync/snapshot?at=N&since=C&after=F&limit=L`: what a device at cursor C must do to
  * be at cursor N (the account's head when N is left out) without replaying the log: every
  * file whose last change up to N came after C, by file id after F. A file live at N comes
- * with its path and content; one deleted by N comes as `deleted` (only when C > 0: nothing
- * existed before the first change). With C = 0 that is the account's whole live tree.
+ * with its path and content; one deleted by N comes as `deleted` when `since` is given (0
+ * too: a device at cursor 0 may hold files it uploaded itself, which others deleted since).
+ Without `since`, that is the account's whole live tree.
  * Every page of one snapshot names the same `at`, so the pages agree.
  */
 export const SnapshotQuery = Type.Object(

@@ -29,7 +29,10 @@ export const snapshotRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { accountId } = request.device
-      const { after, since = 0 } = request.query
+      const { after } = request.query
+      // A device that names its cursor, even 0, may hold files: it is told of deletions.
+      const tombstones = request.query.since !== undefined
+      const since = request.query.since ?? 0
       const limit = request.query.limit ?? SNAPSHOT_LIMIT_DEFAULT
       // A later page without its snapshot's cursor would mix two trees.
       if (after !== undefined && request.query.at === undefined)
@@ -56,7 +59,7 @@ export const snapshotRoutes: FastifyPluginAsyncTypebox = async (app) => {
             at,
           },
         )
-      const page = await snapshotAt(app.db, accountId, { since, at }, after, limit)
+      const page = await snapshotAt(app.db, accountId, { since, at, tombstones }, after, limit)
       return {
         at,
         files: page.files.map((f) => ({

