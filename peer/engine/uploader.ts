@@ -1,7 +1,6 @@
 import { GCM_TAG_BYTES } from '../../protocol/constants.ts'
 import { possessionResponse } from '../../protocol/crypto/possession.ts'
-import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
-import type { Manifest } from '../../protocol/manifest.ts'
+import { isCloudsyncError } from '../../protocol/errors.ts'
 import { releaseBytes } from '../../protocol/memory/release-bytes.ts'
 import type { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
 import type {
@@ -11,12 +10,7 @@ import type {
   UploadCompleteResponse,
 } from '../../protocol/schemas/files.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
-import {
-  type FileStat,
-  type ReadHandle,
-  type SyncFileSystem,
-  sameStat,
-} from '../ports/file-system.ts'
+import { type SyncFileSystem, sameStat } from '../ports/file-system.ts'
 import type { SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
 import { type EncodedFile, FileChangedError, InFlightUploads } from './in-flight-uploads.ts'
 

@@ -72,7 +72,7 @@ const regressions: Regression[] = [
   {
     seed: 356,
     options: { devices: 3, steps: 20 },
-    bug: "a device whose commit answer was lost took a snapshot, then heard its own file deleted by another device while its upload was unsettled: the deletion was taken as already synced, and the device kept the file for good (the deletion now waits for the upload to settle)",
+    bug: 'a device whose commit answer was lost took a snapshot, then heard its own file deleted by another device while its upload was unsettled: the deletion was taken as already synced, and the device kept the file for good (the deletion now waits for the upload to settle)',
   },
 ]
 
