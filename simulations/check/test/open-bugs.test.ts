@@ -10,3 +10,8 @@ it.fails('seed 636: concurrent case-only renames of one file (a.txt -> A.txt on 
   const result = await runPlan(planFor(636, { devices: 3, steps: 20 }))
   expect(result.failures).toEqual([])
 }, 180_000)
+
+it.fails('seed 498976440: a device writes its own file where a remote move put another, then renames it away; it drops the remote file for good', async () => {
+  const result = await runPlan(planFor(498976440, { devices: 3, steps: 20 }))
+  expect(result.failures).toEqual([])
+}, 180_000)
