@@ -18,11 +18,44 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 
+/**
+ * A socket that answers pings by hand while `answering()` says so, and counts those it
+ * leaves unanswered; its close code is kept from the first moment.
+ */
+interface Silenceable {
+  ws: WebSocket
+  unanswered: number
+  closed: Promise<number>
+}
+
+async function connectSilenceable(device: TestDevice, answering: () => boolean) {
+  const ws = new WebSocket(`${t.url!.replace(/^http/, 'ws')}/sync/ws`, {
+    headers: { authorization: `Bearer ${device.credential}` },
+    autoPong: false,
+  })
+  const s: Silenceable = {
+    ws,
+    unanswered: 0,
+    closed: once(ws, 'close').then(([code]) => code as number),
+  }
+  ws.on('ping', (data) => {
+    if (answering()) ws.pong(data)
+    else s.unanswered++
+  })
+  await hello(ws)
+  return s
+}
+
 async function connect(device: TestDevice, autoPong: boolean): Promise<WebSocket> {
   const ws = new WebSocket(`${t.url!.replace(/^http/, 'ws')}/sync/ws`, {
     headers: { authorization: `Bearer ${device.credential}` },
     autoPong,
   })
+  await hello(ws)
+  return ws
+}
+
+async function hello(ws: WebSocket): Promise<void> {
   await once(ws, 'open')
   ws.send(JSON.stringify({ type: 'hello', cursor: 0 }))
   await new Promise<void>((resolve) => {
@@ -30,7 +63,6 @@ async function connect(device: TestDevice, autoPong: boolean): Promise<WebSocket
       if (JSON.parse(String(data)).type === 'ready') resolve()
     })
   })
-  return ws
 }
 
 const online = async (asker: TestDevice, device: TestDevice) => {
@@ -40,16 +72,17 @@ const online = async (asker: TestDevice, device: TestDevice) => {
 
 it('drops a socket that leaves pings unanswered, and its device goes offline', async () => {
   const [silent, live] = await newAccount(t.app, ['silent', 'live'])
-  const silentWs = await connect(silent!, false)
+  // It answers until it has been seen online; then it falls silent, as a vanished device.
+  let answering = true
+  const silenced = await connectSilenceable(silent!, () => answering)
   const liveWs = await connect(live!, true)
   expect(await online(live!, silent!)).toBe(true)
+  answering = false
 
-  let pings = 0
-  silentWs.on('ping', () => pings++)
-  const [code] = await once(silentWs, 'close')
+  const code = await silenced.closed
   // Terminated, not closed with a handshake: 1006 on this side.
   expect(code).toBe(1006)
-  expect(pings).toBeGreaterThanOrEqual(1)
+  expect(silenced.unanswered).toBeGreaterThanOrEqual(1)
   await expect.poll(() => online(live!, silent!)).toBe(false)
 
   // The one that answers stays, well past the interval.
