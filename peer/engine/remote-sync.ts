@@ -163,8 +163,26 @@ export class RemoteSync {
   ): Promise<void> {
     if (message.type === 'behind') {
       this.noteHead(message.head)
-      await this.#startFromSnapshot(signal)
-      snapshotted?.abort()
+      const gate = this.#deps.gate
+      if (gate?.paused) {
+        // Paused: the channel is up and status says how far behind; the snapshot waits for
+        // the resume, then the device says hello again from its new cursor.
+        this.connected = true
+        this.connectedSince = this.#deps.clock.now()
+        void gate
+          .wait(signal)
+          .then(() => this.#startFromSnapshot(signal))
+          .then(() => snapshotted?.abort())
+          .catch((err) => {
+            if (!signal.aborted)
+              this.#deps.log('info', 'could not start from a snapshot after the resume', {
+                error: (err as Error).message,
+              })
+          })
+      } else {
+        await this.#startFromSnapshot(signal)
+        snapshotted?.abort()
+      }
     } else if (message.type === 'ready') {
       this.connected = true
       this.connectedSince = this.#deps.clock.now()
