@@ -67,11 +67,12 @@ export function openDatabase(location: string): DatabaseSync {
     chmodSync(location, 0o600)
   }
   const db = new DatabaseSync(location, { enableForeignKeyConstraints: true })
+  // First: switching to WAL needs a lock another process (a reader) may hold for a moment.
+  db.exec('PRAGMA busy_timeout = 5000')
   if (location !== ':memory:') db.exec('PRAGMA journal_mode = WAL')
   // WAL with synchronous=NORMAL is durable across process crashes (kill -9); only a power
   // loss may drop the last transactions, which the coordinator's state then re-teaches.
   db.exec('PRAGMA synchronous = NORMAL')
-  db.exec('PRAGMA busy_timeout = 5000')
   db.exec(SCHEMA)
   return db
 }
