@@ -146,3 +146,25 @@ export function conflictCopyPath(path: string, deviceName: string, at: Date, att
   const name = `${truncateBytes(stem, budget)}${label}${ext}`
   return validatePath(parent ? `${parent}/${name}` : name)
 }
+
+/**
+ * An empty folder travels as a zero-byte entry of this name inside it, so that every
+ * device keeps the folders the others keep (docs/DESIGN.md "Empty folders"). Devices never
+ * write it to disk: it stands for the folder while the folder is empty, and a real file of
+ * this name is refused.
+ */
+export const FOLDER_MARKER = '.cloudsync-folder'
+
+export function isFolderMarker(path: string): boolean {
+  return baseName(path) === FOLDER_MARKER && path !== FOLDER_MARKER
+}
+
+/** The marker path of the folder `folder` (not the root). */
+export function folderMarkerOf(folder: string): string {
+  return `${folder}/${FOLDER_MARKER}`
+}
+
+/** A path as a person reads it: an empty folder's marker is the folder, with a slash. */
+export function shownPath(path: string): string {
+  return isFolderMarker(path) ? `${parentOf(path)}/` : path
+}

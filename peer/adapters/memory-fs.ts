@@ -1,5 +1,5 @@
 import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
-import { validatePath } from '../../protocol/paths.ts'
+import { FOLDER_MARKER, isFolderMarker, parentOf, validatePath } from '../../protocol/paths.ts'
 import type { Clock } from '../ports/clock.ts'
 import {
   type FileStat,
@@ -11,6 +11,7 @@ import {
   UNSYNCABLE,
 } from '../ports/file-system.ts'
 import type { FolderWatcher } from '../ports/watcher.ts'
+import { FolderMarkers, RESERVED_NAME } from './folder-markers.ts'
 
 /** A file's identity and bytes: replaced whole on commit, edited in place by `writeFile`. */
 interface Inode {
@@ -34,13 +35,24 @@ const statOf = (node: Inode): FileStat => ({
 
 /**
  * An in-memory folder with the same semantics as the node:fs one: validated paths,
- * implicit directories (a file `a/b` makes `a` a directory, so `a` cannot also be a file),
- * atomic commits that replace the inode, handles that keep reading the inode they opened.
+ * directories made with their files and left when they empty (a file `a/b` makes `a` a
+ * directory, so `a` cannot also be a file), empty folders shown as their markers, atomic
+ * commits that replace the inode, handles that keep reading the inode they opened.
  * Inode numbers count up from 1 and mtimes come from the injected clock, so a seeded
  * simulation is deterministic. `writeFile`/`deleteFile` play the user editing the folder.
  */
 export class MemoryFileSystem implements SyncFileSystem {
   readonly #files = new Map<string, Inode>()
+  /** Every directory below the root, with its inode number. */
+  readonly #dirs = new Map<string, number>()
+  readonly #markers = new FolderMarkers({
+    folder: async (path) => {
+      const ino = this.#dirs.get(this.#check(path))
+      return ino === undefined ? undefined : { ino, empty: !this.#hasChildren(path) }
+    },
+    makeFolder: async (path) => this.makeFolder(path),
+    removeFolder: (path) => this.removeFolder(path),
+  })
   /** Entries no device can sync (a bad name, a symlink), by the path a watcher reports. */
   readonly #unsyncable = new Map<string, string>()
   readonly #clock: Pick<Clock, 'now'>
@@ -54,6 +66,7 @@ export class MemoryFileSystem implements SyncFileSystem {
   }
 
   async stat(path: string): Promise<FileStat | undefined> {
+    if (isFolderMarker(path)) return this.#markers.stat(path)
     const node = this.#files.get(this.#check(path))
     return node && statOf(node)
   }
@@ -62,11 +75,15 @@ export class MemoryFileSystem implements SyncFileSystem {
     const prefix = options.under === undefined ? '' : `${this.#check(options.under)}/`
     for (const [path, reason] of this.#unsyncable)
       if (path.startsWith(prefix)) options.onSkipped?.({ path, reason })
-    for (const path of [...this.#files.keys()].sort()) {
-      if (!path.startsWith(prefix)) continue
-      const node = this.#files.get(path)
-      if (node) yield { path, stat: statOf(node) }
+    const entries: { path: string; stat: FileStat }[] = []
+    for (const [path, node] of this.#files)
+      if (path.startsWith(prefix)) entries.push({ path, stat: statOf(node) })
+    for (const [dir, ino] of this.#dirs) {
+      // A folder listed empty shows its own marker, as node:fs does.
+      if ((dir.startsWith(prefix) || `${dir}/` === prefix) && !this.#hasChildren(dir))
+        entries.push({ path: `${dir}/${FOLDER_MARKER}`, stat: FolderMarkers.statFor(ino) })
     }
+    yield* entries.sort((a, b) => (a.path < b.path ? -1 : 1))
   }
 
   async whyUnsyncable(path: string): Promise<string | undefined> {
@@ -97,6 +114,7 @@ export class MemoryFileSystem implements SyncFileSystem {
   }
 
   async openRead(path: string): Promise<ReadHandle> {
+    if (isFolderMarker(path)) return this.#markers.openRead(path)
     const node = this.#files.get(this.#check(path))
     if (!node) throw new CloudsyncError('NOT_FOUND', `No file at ${path}`)
     let position = 0
@@ -121,6 +139,10 @@ export class MemoryFileSystem implements SyncFileSystem {
   }
 
   async createTemp(size: number): Promise<TempFile> {
+    return this.#markers.wrap(await this.#createTemp(size))
+  }
+
+  async #createTemp(size: number): Promise<TempFile> {
     const node: Inode = { ino: this.#nextIno++, bytes: new Uint8Array(size), mtimeMs: 0 }
     node.mtimeMs = this.#clock.now()
     let done = false
@@ -163,6 +185,7 @@ export class MemoryFileSystem implements SyncFileSystem {
   }
 
   async remove(path: string, expected?: FileStat): Promise<boolean> {
+    if (isFolderMarker(path)) return this.#markers.remove(path, expected)
     const target = this.#check(path)
     const node = this.#files.get(target)
     if (!node || (expected && !sameStat(statOf(node), expected))) return false
@@ -172,6 +195,7 @@ export class MemoryFileSystem implements SyncFileSystem {
   }
 
   async rename(from: string, to: string, expected?: FileStat): Promise<boolean> {
+    if (isFolderMarker(from) || isFolderMarker(to)) return this.#markers.rename(from, to, expected)
     const source = this.#check(from)
     const target = this.#check(to)
     const node = this.#files.get(source)
@@ -185,9 +209,39 @@ export class MemoryFileSystem implements SyncFileSystem {
     return true
   }
 
+  async removeFolder(path: string): Promise<boolean> {
+    const dir = this.#check(path)
+    if (!this.#dirs.has(dir) || this.#hasChildren(dir)) return false
+    this.#dirs.delete(dir)
+    this.#changed(dir)
+    return true
+  }
+
+  /** Makes a folder and its parents (the user, or a synced empty folder). */
+  makeFolder(path: string): void {
+    const dir = this.#check(path)
+    if (this.#files.has(dir)) throw this.#clash(dir)
+    this.#ensureParents(`${dir}/${FOLDER_MARKER}`)
+  }
+
+  /** The user removes a folder and everything in it. */
+  deleteTree(path: string): void {
+    const dir = this.#check(path)
+    const prefix = `${dir}/`
+    // Each entry is reported, as chokidar reports each unlink of a removed tree.
+    for (const map of [this.#files, this.#dirs])
+      for (const key of [...map.keys()]) {
+        if (key !== dir && !key.startsWith(prefix)) continue
+        map.delete(key)
+        this.#changed(key)
+      }
+  }
+
   /** The user writes a file in place (same inode when it exists), as an editor would. */
   writeFile(path: string, bytes: Uint8Array): FileStat {
     const target = this.#check(path)
+    if (target.split('/').includes(FOLDER_MARKER))
+      throw new CloudsyncError('INVALID_PATH', `${path}: ${RESERVED_NAME}`)
     this.#ensureParents(target)
     if (this.#isDirectory(target)) throw this.#clash(target)
     const old = this.#files.get(target)
@@ -203,13 +257,19 @@ export class MemoryFileSystem implements SyncFileSystem {
     return statOf(node)
   }
 
-  /** A file's current bytes, or undefined: for tests and the simulator's checks. */
+  /** A file's current bytes (an empty folder's marker: none), or undefined: for tests and the simulator's checks. */
   readFile(path: string): Uint8Array | undefined {
+    if (isFolderMarker(path)) {
+      const dir = parentOf(this.#check(path))
+      return this.#dirs.has(dir) && !this.#hasChildren(dir) ? new Uint8Array(0) : undefined
+    }
     return this.#files.get(this.#check(path))?.bytes.slice()
   }
 
-  /** The user deletes a file. */
+  /** The user deletes a file (the marker of an empty folder: the folder). */
   deleteFile(path: string): boolean {
+    if (isFolderMarker(path))
+      return this.readFile(path) !== undefined && this.#rmdir(parentOf(path))
     const target = this.#check(path)
     const existed = this.#files.delete(target)
     if (existed) this.#changed(target)
@@ -241,6 +301,19 @@ export class MemoryFileSystem implements SyncFileSystem {
     }
   }
 
+  #rmdir(dir: string): boolean {
+    this.#dirs.delete(dir)
+    this.#changed(dir)
+    return true
+  }
+
+  #hasChildren(dir: string): boolean {
+    const prefix = `${dir}/`
+    for (const map of [this.#files, this.#dirs, this.#unsyncable])
+      for (const key of map.keys()) if (key.startsWith(prefix)) return true
+    return false
+  }
+
   #check(path: string): string {
     const valid = validatePath(path)
     const top = valid.split('/', 1)[0]
@@ -258,17 +331,21 @@ export class MemoryFileSystem implements SyncFileSystem {
   }
 
   #isDirectory(path: string): boolean {
-    const prefix = `${path}/`
-    for (const key of this.#files.keys()) if (key.startsWith(prefix)) return true
-    return false
+    return this.#dirs.has(path)
   }
 
-  /** A parent that is a file is an error, as ENOTDIR is on disk. */
+  /** A parent that is a file is an error, as ENOTDIR is on disk; the others are made. */
   #ensureParents(path: string): void {
     const parts = path.split('/')
     for (let i = 1; i < parts.length; i++) {
       const parent = parts.slice(0, i).join('/')
       if (this.#files.has(parent)) throw this.#clash(parent)
+    }
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/')
+      if (this.#dirs.has(parent)) continue
+      this.#dirs.set(parent, this.#nextIno++)
+      this.#changed(parent)
     }
   }
 

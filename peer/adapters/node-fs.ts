@@ -18,7 +18,7 @@ import {
 } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import { CloudsyncError } from '../../protocol/errors.ts'
-import { validatePath } from '../../protocol/paths.ts'
+import { FOLDER_MARKER, isFolderMarker, validatePath } from '../../protocol/paths.ts'
 import {
   type FileStat,
   type ListOptions,
@@ -30,6 +30,7 @@ import {
   UNSYNCABLE,
 } from '../ports/file-system.ts'
 import { aroundPageCache, openDirect } from './direct-writes.ts'
+import { FolderMarkers, RESERVED_NAME } from './folder-markers.ts'
 
 export interface NodeFileSystemOptions {
   /** The synced folder; must exist. */
@@ -82,6 +83,19 @@ export class NodeFileSystem implements SyncFileSystem {
   readonly tmpDir: string
   /** The state directory as a remote path prefix, when it lies inside the root. */
   readonly #hidden: string | undefined
+  readonly #markers = new FolderMarkers({
+    folder: (path) => this.#folder(path),
+    makeFolder: async (path) => {
+      const abs = await this.#resolve(path)
+      try {
+        const created = await mkdir(abs, { recursive: true })
+        if (created) await fsyncDir(dirname(created))
+      } catch (err) {
+        throw clash(path, err)
+      }
+    },
+    removeFolder: (path) => this.removeFolder(path),
+  })
 
   private constructor(root: string, stateDir: string) {
     this.root = root
@@ -128,6 +142,7 @@ export class NodeFileSystem implements SyncFileSystem {
   }
 
   async stat(path: string): Promise<FileStat | undefined> {
+    if (isFolderMarker(path)) return this.#markers.stat(path)
     const abs = await this.#resolve(path)
     try {
       const s = await lstat(abs)
@@ -140,16 +155,17 @@ export class NodeFileSystem implements SyncFileSystem {
 
   async *list(options: ListOptions = {}): AsyncIterable<{ path: string; stat: FileStat }> {
     const onSkipped = options.onSkipped ?? (() => {})
-    if (options.under === undefined) return yield* this.#walk(this.root, '', onSkipped)
+    if (options.under === undefined) return yield* this.#walk(this.root, '', 0, onSkipped)
     const dir = await this.#resolve(options.under)
     // Only a real folder: a symlink to one is never followed.
-    if ((await lstat(dir).catch(() => undefined))?.isDirectory())
-      yield* this.#walk(dir, validatePath(options.under), onSkipped)
+    const s = await lstat(dir).catch(() => undefined)
+    if (s?.isDirectory()) yield* this.#walk(dir, validatePath(options.under), s.ino, onSkipped)
   }
 
   async *#walk(
     dir: string,
     prefix: string,
+    ino: number,
     onSkipped: (entry: SkippedEntry) => void,
   ): AsyncGenerator<{ path: string; stat: FileStat }> {
     let entries: Dirent<Buffer>[]
@@ -159,6 +175,8 @@ export class NodeFileSystem implements SyncFileSystem {
     } catch {
       return // removed or unreadable while walking: the next scan sees it
     }
+    if (entries.length === 0 && prefix !== '')
+      yield { path: `${prefix}/${FOLDER_MARKER}`, stat: FolderMarkers.statFor(ino) }
     const named = entries.map((entry) => ({ entry, name: entry.name.toString() }))
     for (const { entry, name } of named.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const abs = join(dir, name)
@@ -177,7 +195,7 @@ export class NodeFileSystem implements SyncFileSystem {
         continue
       }
       const s = await lstat(abs).catch(() => undefined)
-      if (s?.isDirectory()) yield* this.#walk(abs, path, onSkipped)
+      if (s?.isDirectory()) yield* this.#walk(abs, path, s.ino, onSkipped)
       else if (s?.isFile()) yield { path, stat: toStat(s) }
     }
   }
@@ -211,6 +229,7 @@ export class NodeFileSystem implements SyncFileSystem {
 
   /** Why a name found in the folder is no remote path, if it is not one. */
   #nameProblem(path: string): string | undefined {
+    if (basename(path) === FOLDER_MARKER) return RESERVED_NAME
     try {
       return validatePath(path) === path ? undefined : UNSYNCABLE.notNfc
     } catch (err) {
@@ -219,6 +238,7 @@ export class NodeFileSystem implements SyncFileSystem {
   }
 
   async openRead(path: string): Promise<ReadHandle> {
+    if (isFolderMarker(path)) return this.#markers.openRead(path)
     const abs = await this.#resolve(path)
     let fh: FileHandle
     try {
@@ -258,7 +278,7 @@ export class NodeFileSystem implements SyncFileSystem {
 
   async createTemp(size: number): Promise<TempFile> {
     const tmp = join(this.tmpDir, `${randomUUID()}${TEMP_SUFFIX}`)
-    return this.#tempAt(tmp, await open(tmp, 'wx+'), size)
+    return this.#markers.wrap(await this.#tempAt(tmp, await open(tmp, 'wx+'), size))
   }
 
   /**
@@ -271,12 +291,13 @@ export class NodeFileSystem implements SyncFileSystem {
       throw new CloudsyncError('INVALID_INPUT', `part file key ${key} is not a content hash`)
     const part = join(this.tmpDir, `${key}${PART_SUFFIX}`)
     try {
-      return { temp: await this.#tempAt(part, await open(part, 'wx+'), size), resumed: false }
+      const temp = await this.#tempAt(part, await open(part, 'wx+'), size)
+      return { temp: this.#markers.wrap(temp), resumed: false }
     } catch (err) {
       if (errno(err) !== 'EEXIST') throw err
     }
     const fh = await open(part, 'r+')
-    return { temp: await this.#tempAt(part, fh, size), resumed: true }
+    return { temp: this.#markers.wrap(await this.#tempAt(part, fh, size)), resumed: true }
   }
 
   async #tempAt(tmp: string, fh: FileHandle, size: number): Promise<TempFile> {
@@ -359,6 +380,7 @@ export class NodeFileSystem implements SyncFileSystem {
   }
 
   async remove(path: string, expected?: FileStat): Promise<boolean> {
+    if (isFolderMarker(path)) return this.#markers.remove(path, expected)
     const abs = await this.#resolve(path)
     const current = await this.#fileStat(abs)
     if (!current || (expected && !sameStat(current, expected))) return false
@@ -369,18 +391,38 @@ export class NodeFileSystem implements SyncFileSystem {
       throw err
     }
     await fsyncDir(dirname(abs))
-    await this.#prune(dirname(abs))
     return true
   }
 
   async rename(from: string, to: string, expected?: FileStat): Promise<boolean> {
+    if (isFolderMarker(from) || isFolderMarker(to)) return this.#markers.rename(from, to, expected)
     const source = await this.#resolve(from)
     const target = await this.#resolve(to)
     const current = await this.#fileStat(source)
     if (!current || (expected && !sameStat(current, expected))) return false
-    if (!(await this.#place(source, target, true, to))) return false
-    await this.#prune(dirname(source))
+    return this.#place(source, target, true, to)
+  }
+
+  async removeFolder(path: string): Promise<boolean> {
+    const abs = await this.#resolve(path)
+    try {
+      await rmdir(abs)
+    } catch (err) {
+      const code = errno(err)
+      if (code === 'ENOENT' || code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR')
+        return false
+      throw err
+    }
+    await fsyncDir(dirname(abs))
     return true
+  }
+
+  async #folder(path: string): Promise<{ ino: number; empty: boolean } | undefined> {
+    const abs = await this.#resolve(path)
+    const s = await lstat(abs).catch(() => undefined)
+    if (!s?.isDirectory()) return undefined
+    const entries = await readdir(abs).catch(() => undefined)
+    return entries && { ino: s.ino, empty: entries.length === 0 }
   }
 
   /**
@@ -437,19 +479,6 @@ export class NodeFileSystem implements SyncFileSystem {
   async #fileStat(abs: string): Promise<FileStat | undefined> {
     const s = await lstat(abs).catch(() => undefined)
     return s?.isFile() ? toStat(s) : undefined
-  }
-
-  /** Removes directories emptied by a delete or a move, up to (not including) the root. */
-  async #prune(dir: string): Promise<void> {
-    for (let d = dir; d !== this.root && d.startsWith(this.root + sep); d = dirname(d)) {
-      if (
-        !(await rmdir(d).then(
-          () => true,
-          () => false,
-        ))
-      )
-        return
-    }
   }
 
   #isHidden(path: string): boolean {

@@ -1,7 +1,7 @@
 import { open, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { validatePath } from '../../protocol/paths.ts'
+import { isFolderMarker, shownPath, validatePath } from '../../protocol/paths.ts'
 import { FileAssembler } from '../../protocol/pipeline/assemble.ts'
 import { ChunkPipeline } from '../../protocol/pipeline/encode.ts'
 import { NodeFileSystem } from '../adapters/node-fs.ts'
@@ -175,7 +175,9 @@ export function registerTransferCommands(program: Command): void {
         const page = await api.list({ ...(prefix && { prefix }), ...(cursor && { cursor }) })
         for (const f of page.files) {
           if (!f.deleted)
-            process.stdout.write(`${bytes(f.size).padStart(10)}  ${f.updatedAt}  ${f.path}\n`)
+            process.stdout.write(
+              `${(isFolderMarker(f.path) ? 'folder' : bytes(f.size)).padStart(10)}  ${f.updatedAt}  ${shownPath(f.path)}\n`,
+            )
         }
         cursor = page.next
       } while (cursor)

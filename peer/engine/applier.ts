@@ -1,7 +1,7 @@
 import { unsealPlainHashes } from '../../protocol/crypto/keys.ts'
 import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
-import { validatePath } from '../../protocol/paths.ts'
+import { parentOf, validatePath } from '../../protocol/paths.ts'
 import { FileAssembler } from '../../protocol/pipeline/assemble.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { ChunkSource } from '../chunk-sources/chunk-source.ts'
@@ -14,6 +14,7 @@ import {
 } from '../ports/file-system.ts'
 import type { IndexedFile, SyncIndex } from '../ports/sync-index.ts'
 import type { ClashMover } from './clash-mover.ts'
+import { pruneFolders } from './folders.ts'
 import type { Staged } from './prefetcher.ts'
 import type { ProvisionalFiles } from './provisional.ts'
 
@@ -193,6 +194,7 @@ export class ChangeApplier {
     if (!sameStat(local, entry.stat)) return 'kept-local-edit'
     if (!(await fs.remove(change.path, local))) return 'kept-local-edit'
     index.removeFile(change.path)
+    await pruneFolders(fs, index, parentOf(change.path))
     return 'deleted'
   }
 
@@ -216,6 +218,7 @@ export class ChangeApplier {
           { ...entry, path: change.path, version: change.version, stat },
           this.#plainHashes(entry.manifest),
         )
+        await pruneFolders(fs, index, parentOf(from))
         return 'moved'
       }
     }
@@ -241,7 +244,9 @@ export class ChangeApplier {
     const { fs, index } = this.#deps
     const local = await fs.stat(path)
     if (local && !sameStat(local, entry.stat)) return
-    if (!local || (await fs.remove(path, local))) index.removeFile(path)
+    if (local && !(await fs.remove(path, local))) return
+    index.removeFile(path)
+    if (local) await pruneFolders(fs, index, parentOf(path))
   }
 
   /** Fetches, verifies and writes a version; false when a local edit appeared meanwhile. */

@@ -1,4 +1,4 @@
-import { conflictCopyPath } from '../../protocol/paths.ts'
+import { conflictCopyPath, parentOf } from '../../protocol/paths.ts'
 import { type SyncFileSystem, sameStat } from '../ports/file-system.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
 import type { PathLocks } from './path-locks.ts'
@@ -56,6 +56,11 @@ export class ClashMover {
       const target = `${aside}${file.slice(path.length)}`
       moved = (await this.#clearFile(file, held, async () => target)) || moved
     }
+    // The folders it held, deepest first: the file takes the path.
+    const folders = new Set([path])
+    for (const file of inside)
+      for (let dir = parentOf(file); dir.length > path.length; dir = parentOf(dir)) folders.add(dir)
+    for (const dir of [...folders].sort((a, b) => b.length - a.length)) await fs.removeFolder(dir)
     return moved
   }
 

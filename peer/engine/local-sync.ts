@@ -1,5 +1,5 @@
 import { isCloudsyncError } from '../../protocol/errors.ts'
-import { isValidPath } from '../../protocol/paths.ts'
+import { isFolderMarker, isValidPath } from '../../protocol/paths.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
 import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-system.ts'
 import type { IndexedFile, SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
@@ -227,11 +227,13 @@ export class LocalSync {
     }
     // Only a path the index still holds for that file: one a remote move took away is
     // stale, and moving from it would leave the real source to be deleted after the grace.
+    // An empty folder moves only as a folder, never from or to an empty file.
     const movedFrom = entry
       ? undefined
       : [...this.#vanished.values()].find(
           (v) =>
             v.entry.contentHash === file.manifest.hash &&
+            isFolderMarker(v.entry.path) === isFolderMarker(path) &&
             index.getFile(v.entry.path)?.fileId === v.entry.fileId,
         )?.entry
     if (movedFrom) {

@@ -13,6 +13,7 @@ import type { FolderWatcher } from '../ports/watcher.ts'
 import type { ChunkProvider } from '../swarm/chunk-service.ts'
 import { ChangeApplier } from './applier.ts'
 import { ClashMover } from './clash-mover.ts'
+import { withFolderMarkers } from './folders.ts'
 import { HeadWatch } from './head-watch.ts'
 import { IGNORE_FILE, IgnoreRules } from './ignore-rules.ts'
 import { IgnoredPaths } from './ignored-paths.ts'
@@ -217,7 +218,7 @@ export class SyncEngine {
     this.#logRulesError()
     // Paused: the rescan below queues unfinished uploads, settled after the resume.
     if (!this.#deps.gate?.paused) await this.#resumeUploads()
-    await this.#deps.watcher.start((paths) => this.markDirty(paths))
+    await this.#deps.watcher.start((paths) => this.markDirty(withFolderMarkers(paths)))
     await this.rescan()
     // Changes that came while paused were noted, not applied: read them from the log now.
     const unwatch = this.#deps.gate?.onChange((paused) => {

@@ -3,7 +3,8 @@ import type { ByteSource } from '../../protocol/pipeline/byte-source.ts'
 /**
  * The synced folder as the sync logic sees it. Paths are remote paths (relative, POSIX
  * separators, validated): an implementation resolves them under its root and refuses
- * anything that would land outside it. The state directory is invisible here.
+ * anything that would land outside it. The state directory is invisible here. An empty
+ * folder shows as its marker file (protocol/paths.ts FOLDER_MARKER; adapters/folder-markers.ts).
  */
 export interface SyncFileSystem {
   stat(path: string): Promise<FileStat | undefined>
@@ -41,6 +42,11 @@ export interface SyncFileSystem {
   remove(path: string, expected?: FileStat): Promise<boolean>
   /** Moves a file if the source still matches `expected` and the target is free. */
   rename(from: string, to: string, expected?: FileStat): Promise<boolean>
+  /**
+   * Removes a folder if it is empty; false when it is not, or is no folder. Removing and
+   * moving files leave their folders: which to remove is the sync logic's call.
+   */
+  removeFolder(path: string): Promise<boolean>
 }
 
 export interface ListOptions {

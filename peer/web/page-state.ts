@@ -1,3 +1,4 @@
+import { shownPath } from '../../protocol/paths.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { DaemonStatus } from '../daemon/status-file.ts'
 import type { RateLimits } from '../limits/rate-text.ts'
@@ -46,7 +47,7 @@ export function pageState(
       sent: status.uploads.bytesSent ?? 0,
     },
     problems: (status.problems ?? []).map((p) => ({
-      path: p.path,
+      path: shownPath(p.path),
       kind: p.kind,
       reason: p.reason,
       ...(p.code !== undefined && { code: p.code }),
@@ -55,8 +56,8 @@ export function pageState(
     recent: [...recent].reverse().map((c) => ({
       seq: c.seq,
       kind: c.conflictOf ? 'conflict copy' : c.kind,
-      path: c.path,
-      ...(c.fromPath !== undefined && { fromPath: c.fromPath }),
+      path: shownPath(c.path),
+      ...(c.fromPath !== undefined && { fromPath: shownPath(c.fromPath) }),
       by: names.get(c.deviceId) ?? c.deviceId,
       at: c.committedAt,
     })),

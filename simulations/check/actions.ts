@@ -105,9 +105,9 @@ export async function applyUserOp(op: FileOp, ctx: ActionContext): Promise<strin
         const inside = files.filter((f) => f.startsWith(`${folder}/`))
         for (const f of inside) {
           const old = fs.readFile(f)
-          fs.deleteFile(f)
           if (old) ctx.history.removed(plainHash(old))
         }
+        fs.deleteTree(folder)
         return `replace folder ${folder} (${inside.length} files) by a file: ${write(folder, fresh(op.size))}`
       }
       default:

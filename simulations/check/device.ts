@@ -189,5 +189,6 @@ function gatedFs(fs: MemoryFileSystem, alive: () => boolean): SyncFileSystem {
     createTemp: (size) => gate(async () => gatedTemp(await fs.createTemp(size))),
     remove: (path, expected?: FileStat) => gate(() => fs.remove(path, expected)),
     rename: (from, to, expected?: FileStat) => gate(() => fs.rename(from, to, expected)),
+    removeFolder: (path) => gate(() => fs.removeFolder(path)),
   }
 }

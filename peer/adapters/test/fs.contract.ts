@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { FileStat, SyncFileSystem } from '../../ports/file-system.ts'
+import { folderMarkerOf } from '../../../protocol/paths.ts'
+import type { FileStat, SkippedEntry, SyncFileSystem } from '../../ports/file-system.ts'
 
 /** A fresh, empty folder and how to tear it down. */
 export type MakeFileSystem = () => Promise<{ fs: SyncFileSystem; cleanup?: () => Promise<void> }>
@@ -23,9 +24,12 @@ export async function read(fs: SyncFileSystem, path: string): Promise<string> {
   }
 }
 
-export async function listed(fs: SyncFileSystem): Promise<string[]> {
+export async function listed(
+  fs: SyncFileSystem,
+  onSkipped?: (entry: SkippedEntry) => void,
+): Promise<string[]> {
   const out: string[] = []
-  for await (const { path } of fs.list()) out.push(path)
+  for await (const { path } of fs.list({ ...(onSkipped && { onSkipped }) })) out.push(path)
   return out.sort()
 }
 
@@ -162,10 +166,53 @@ export function fsContract(name: string, make: MakeFileSystem): void {
         expect(await fs.stat('sub/r')).toEqual(stat)
         expect(await fs.remove('sub/r', stat)).toBe(true)
         expect(await fs.remove('sub/r')).toBe(false)
+        // The emptied folder stays, shown as its marker, until it is removed as a folder.
+        expect(await listed(fs)).toEqual([folderMarkerOf('sub')])
+        expect(await fs.removeFolder('sub')).toBe(true)
         expect(await listed(fs)).toEqual([])
-        // An emptied directory does not stand in the way of a file of that name.
         await write(fs, 'sub', 'now a file')
         expect(await read(fs, 'sub')).toBe('now a file')
+        expect(await fs.removeFolder('sub')).toBe(false)
+      }),
+    )
+
+    it(
+      'an empty folder is its marker: listed, written (made), moved and removed as one',
+      withFs(async (fs) => {
+        const marker = folderMarkerOf('a/empty')
+        expect(await fs.stat(marker)).toBeUndefined()
+        const temp = await fs.createTemp(0)
+        const made = await temp.commit(marker, 'absent')
+        expect(made).toMatchObject({ size: 0, mtimeMs: 0 })
+        expect(await fs.stat(marker)).toEqual(made)
+        expect(await listed(fs)).toEqual([marker])
+        const under: string[] = []
+        for await (const { path } of fs.list({ under: 'a/empty' })) under.push(path)
+        expect(under).toEqual([marker])
+        const handle = await fs.openRead(marker)
+        expect(await handle.source.readInto(new Uint8Array(8))).toBe(0)
+        await handle.close()
+        // A file inside fills the folder: no marker, and the folder cannot go.
+        await write(fs, 'a/empty/f', 'f')
+        expect(await fs.stat(marker)).toBeUndefined()
+        expect(await fs.remove(marker)).toBe(false)
+        expect(await fs.removeFolder('a/empty')).toBe(false)
+        expect(await fs.remove('a/empty/f')).toBe(true)
+        const stat = await fs.stat(marker)
+        expect(stat?.ino).toBe(made && made.ino)
+        // Moved as a folder, never as a file.
+        expect(await fs.rename(marker, 'a/file.txt', stat)).toBe(false)
+        expect(await fs.rename(marker, folderMarkerOf('b'), stat)).toBe(true)
+        expect(await listed(fs)).toEqual([folderMarkerOf('a'), folderMarkerOf('b')])
+        expect(await fs.remove(folderMarkerOf('b'), { ...stat!, ino: -1 })).toBe(false)
+        expect(await fs.remove(folderMarkerOf('b'))).toBe(true)
+        expect(await listed(fs)).toEqual([folderMarkerOf('a')])
+        // A file where the folder goes is a clash, as for any file's parent.
+        await write(fs, 'c', 'file')
+        const clash = await fs.createTemp(0)
+        await expect(clash.commit(folderMarkerOf('c'), 'absent')).rejects.toMatchObject({
+          code: 'CONFLICT',
+        })
       }),
     )
 

@@ -133,12 +133,24 @@ describe('NodeFileSystem', () => {
     expect(await readdir(fs.tmpDir)).toEqual([])
   })
 
-  it('removing or moving the last file of a directory removes the emptied directories', async () => {
+  it('removing or moving the last file of a directory leaves it, as an empty folder to sync', async () => {
     await write(fs, 'a/b/c', 'c')
     await write(fs, 'm/n/o', 'o')
     expect(await fs.remove('a/b/c')).toBe(true)
     expect(await fs.rename('m/n/o', 'p')).toBe(true)
-    expect((await readdir(root)).sort()).toEqual(['.cloudsync', 'p'])
+    expect((await readdir(root)).sort()).toEqual(['.cloudsync', 'a', 'm', 'p'])
+    expect(await listed(fs)).toEqual(['a/b/.cloudsync-folder', 'm/n/.cloudsync-folder', 'p'])
+  })
+
+  it('never writes a marker to disk, and refuses a real file of its name', async () => {
+    const temp = await fs.createTemp(0)
+    expect(await temp.commit('e/.cloudsync-folder', 'absent')).toBeTruthy()
+    expect(await readdir(join(root, 'e'))).toEqual([])
+    await writeFile(join(root, 'e', '.cloudsync-folder'), 'mine')
+    const skipped: string[] = []
+    expect(await listed(fs, (entry) => skipped.push(entry.reason))).toEqual([])
+    expect(skipped).toEqual([expect.stringContaining('reserved for empty folders')])
+    expect(await fs.whyUnsyncable('e/.cloudsync-folder')).toContain('reserved')
   })
 
   it('keeps the state directory private and on the folder’s file system', async () => {

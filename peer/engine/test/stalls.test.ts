@@ -129,7 +129,7 @@ describe('items 2 and 3: a file and a folder of the same name, in either order',
     try {
       a.fs.writeFile('d/f', text('in the folder'))
       await eventually(() => expect(a.engine.uploader.counters.commits).toBe(1))
-      a.fs.deleteFile('d/f')
+      a.fs.deleteTree('d')
       await eventually(() => expect(a.engine.local.counters.deleted).toBe(1))
       a.fs.writeFile('d', text('now a file'))
       const [created, deleted, file] = await logOf(a, 3)
@@ -147,7 +147,7 @@ describe('items 2 and 3: a file and a folder of the same name, in either order',
       a.fs.writeFile('d/f', text('in the folder'))
       await eventually(() => expect(b.fs.readFile('d/f')).toBeDefined())
       // One batch: the new file and the old one's removal reach the engine together.
-      a.fs.deleteFile('d/f')
+      a.fs.deleteTree('d')
       a.fs.writeFile('d', text('now a file'))
       await eventually(() => expect(hash(b.fs.readFile('d'))).toBe(hash(text('now a file'))))
       expect(b.fs.readFile('d/f')).toBeUndefined()
