@@ -1,7 +1,7 @@
 import { unsealPlainHashes } from '../../protocol/crypto/keys.ts'
 import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
-import { parentOf, validatePath } from '../../protocol/paths.ts'
+import { validatePath } from '../../protocol/paths.ts'
 import { FileAssembler } from '../../protocol/pipeline/assemble.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { ChunkSource } from '../chunk-sources/chunk-source.ts'
@@ -194,7 +194,7 @@ export class ChangeApplier {
     if (!sameStat(local, entry.stat)) return 'kept-local-edit'
     if (!(await fs.remove(change.path, local))) return 'kept-local-edit'
     index.removeFile(change.path)
-    await pruneFolders(fs, index, parentOf(change.path))
+    await pruneFolders(fs, index, change.path)
     return 'deleted'
   }
 
@@ -218,7 +218,7 @@ export class ChangeApplier {
           { ...entry, path: change.path, version: change.version, stat },
           this.#plainHashes(entry.manifest),
         )
-        await pruneFolders(fs, index, parentOf(from))
+        await pruneFolders(fs, index, from)
         return 'moved'
       }
     }
@@ -246,7 +246,7 @@ export class ChangeApplier {
     if (local && !sameStat(local, entry.stat)) return
     if (local && !(await fs.remove(path, local))) return
     index.removeFile(path)
-    if (local) await pruneFolders(fs, index, parentOf(path))
+    if (local) await pruneFolders(fs, index, path)
   }
 
   /** Fetches, verifies and writes a version; false when a local edit appeared meanwhile. */

@@ -3,16 +3,19 @@ import type { SyncFileSystem } from '../ports/file-system.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
 
 /**
- * Removes `folder` and then its parents, while each is empty and is not a synced empty
- * folder (its marker in the index): a remote delete or move takes the folders it emptied,
- * as the device that made the change no longer has them, and leaves those it kept empty.
+ * After `removed` (a file, or a folder's marker) left the folder, removes the folders
+ * above it while each is empty and is not a synced empty folder (its marker in the index):
+ * a remote delete or move takes the folders it emptied, as the device that made the change
+ * no longer has them, and leaves those it kept empty.
  */
 export async function pruneFolders(
   fs: SyncFileSystem,
   index: SyncIndex,
-  folder: string,
+  removed: string,
 ): Promise<void> {
-  for (let dir = folder; dir !== ''; dir = parentOf(dir)) {
+  // A marker's removal took its folder already: the parents are next.
+  const start = parentOf(isFolderMarker(removed) ? parentOf(removed) : removed)
+  for (let dir = start; dir !== ''; dir = parentOf(dir)) {
     const marker = folderMarkerOf(dir)
     if (index.getFile(marker) || index.getUpload(marker)) return
     if (!(await fs.removeFolder(dir))) return

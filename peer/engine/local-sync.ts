@@ -36,6 +36,13 @@ export interface LocalSyncDeps {
  */
 export const MOVE_GRACE_MS = 750
 
+/**
+ * How long a folder must stay empty before it goes up as an empty folder: one made and
+ * filled at once (a copy), or one emptied for a moment while a remote delete removes its
+ * folders, is no empty folder any other device should get.
+ */
+export const EMPTY_FOLDER_GRACE_MS = 750
+
 /** A path that keeps failing is tried again after 1 s, 2 s, 4 s … up to this. */
 const FAILURE_BACKOFF_MAX_MS = 60_000
 
@@ -58,6 +65,8 @@ export class LocalSync {
   readonly #failures = new Map<string, { count: number; until: number }>()
   /** Synced files found missing, by path, with when they were first missed. */
   readonly #vanished = new Map<string, { entry: IndexedFile; since: number }>()
+  /** Empty folders not synced yet (their markers), with when they were first seen empty. */
+  readonly #emptied = new Map<string, number>()
 
   constructor(deps: LocalSyncDeps) {
     this.#deps = deps
@@ -90,6 +99,11 @@ export class LocalSync {
         continue
       }
       const entry = index.getFile(path)
+      if (stat && !entry && isFolderMarker(path) && !this.#emptyLongEnough(path)) {
+        retry.push(path)
+        continue
+      }
+      if (!stat || entry) this.#emptied.delete(path)
       if (!stat && !entry) this.#forget(path)
       if (stat) this.#vanished.delete(path)
       if (!stat && entry && !this.#vanished.has(path))
@@ -124,6 +138,13 @@ export class LocalSync {
       if (!ok) this.#vanished.set(path, { entry, since })
     }
     return retry
+  }
+
+  #emptyLongEnough(marker: string): boolean {
+    const now = this.#deps.now()
+    const since = this.#emptied.get(marker)
+    if (since === undefined) this.#emptied.set(marker, now)
+    return since !== undefined && now - since >= EMPTY_FOLDER_GRACE_MS
   }
 
   /**

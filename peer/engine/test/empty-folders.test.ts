@@ -65,6 +65,15 @@ describe('empty folders', () => {
       expect(a.fs.deleteFile(folderMarkerOf('photos/2025'))).toBe(true)
       // photos itself is now empty on a: it stays, as a folder, on both.
       expect(await settled(a, b)).toEqual(['one.jpg', folderMarkerOf('photos')])
+      // An empty folder removed with its emptied parent: the one above stays, alone.
+      a.fs.makeFolder('made/on/c')
+      expect(await settled(a, b)).toContain(folderMarkerOf('made/on/c'))
+      a.fs.deleteTree('made/on')
+      expect(await settled(a, b)).toEqual([
+        folderMarkerOf('made'),
+        'one.jpg',
+        folderMarkerOf('photos'),
+      ])
     } finally {
       await Promise.all([a.stop(), b.stop()])
     }

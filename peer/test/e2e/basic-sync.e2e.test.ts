@@ -10,10 +10,12 @@ import {
   type Coordinator,
   type Device,
   E2E,
+  emptyFolders,
   freshStatus,
   hashTree,
   sha256,
   treeLines,
+  waitFor,
   waitForTrees,
 } from './harness.ts'
 
@@ -81,6 +83,27 @@ describe('three devices on one coordinator', () => {
     await rename(join(c.dir, 'empty.txt'), join(c.dir, 'from-c/empty-moved.txt'))
     expected.set('from-c/empty-moved.txt', expected.get('empty.txt')!)
     expected.delete('empty.txt')
+    await waitForTrees([a, b, c], expected)
+  })
+
+  test('empty folders: one left empty stays everywhere, one made and removed on C follows', async () => {
+    // B removed docs/deep, the last thing in docs/: docs/ stays, empty, on every device.
+    let seen: string[][] = []
+    const want = async (folders: string[]) =>
+      waitFor(
+        async () => {
+          seen = await Promise.all([a, b, c].map((d) => emptyFolders(d.dir)))
+          return seen.every((got) => got.join() === folders.join())
+        },
+        { timeoutMs: 30_000, intervalMs: 200, what: `empty folders ${folders.join(', ')}` },
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; a, b, c have: ${JSON.stringify(seen)}`)
+      })
+    await want(['docs'])
+    await mkdir(join(c.dir, 'made/on/c'), { recursive: true })
+    await want(['docs', 'made/on/c'])
+    await rm(join(c.dir, 'made/on'), { recursive: true })
+    await want(['docs', 'made'])
     await waitForTrees([a, b, c], expected)
   })
 

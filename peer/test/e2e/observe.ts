@@ -63,6 +63,19 @@ export async function hashTree(dir: string): Promise<Map<string, string>> {
   return out
 }
 
+/** Every empty folder under `dir` (the state dir excluded), sorted. */
+export async function emptyFolders(dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isDirectory()) continue
+    const full = join(e.parentPath, e.name)
+    const rel = relative(dir, full).split(sep).join('/')
+    if (rel === STATE_DIR || rel.startsWith(`${STATE_DIR}/`)) continue
+    if ((await readdir(full)).length === 0) out.push(rel)
+  }
+  return out.sort()
+}
+
 /** Sorted `path=hash` lines, for readable comparisons. */
 export const treeLines = (tree: Map<string, string>): string[] =>
   [...tree].map(([p, h]) => `${p}=${h.slice(0, 12)}`).sort()
