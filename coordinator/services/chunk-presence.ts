@@ -33,7 +33,7 @@ const HEAD_CONCURRENCY = 32
  * I/O (the local blob store's heads and presigns) chain as microtasks, and a manifest's
  * worth of them held every other request until the last.
  */
-export const MAP_LIMIT_YIELD_EVERY = 256
+export const MAP_LIMIT_YIELD_EVERY = 64
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */
 export async function mapLimit<T, R>(
