@@ -20,7 +20,7 @@ let compiled: Promise<CompiledModules> | undefined
 
 /**
  * PGlite's WebAssembly, compiled once per process and handed to every worker: compiled
- * in each worker, opening a store took several times as long (the tests open many).
+ * in each worker, every store opened would pay for it again (the tests open many).
  */
 function compiledModules(): Promise<CompiledModules> {
   compiled ??= (async () => {
@@ -44,8 +44,8 @@ type Call = Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never
  * process only per data directory.
  *
  * PGlite runs in a worker thread (pglite-worker.ts): a statement runs to its end without
- * yielding, and on the event loop's thread one large insert held every request for
- * seconds. Here the event loop only waits for the answer.
+ * yielding, and on the event loop's thread a large insert held every other request until
+ * it ended. Here the event loop only waits for the answer.
  */
 export async function openPglite(options: PgliteOptions = {}): Promise<Db> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true })
