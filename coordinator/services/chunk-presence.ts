@@ -9,6 +9,7 @@
  */
 
 import { createHash } from 'node:crypto'
+import { setImmediate } from 'node:timers/promises'
 import { CloudsyncError } from '../../protocol/errors.ts'
 import type { ManifestChunk } from '../../protocol/manifest.ts'
 import type { ChunkUpload } from '../../protocol/schemas/files.ts'
@@ -27,6 +28,13 @@ import {
 /** HEADs in flight at once: enough to hide S3 latency, few enough not to be throttled. */
 const HEAD_CONCURRENCY = 32
 
+/**
+ * Calls mapLimit makes before it gives the event loop a turn. Calls that answer without
+ * I/O (the local blob store's heads and presigns) chain as microtasks, and a manifest's
+ * worth of them held every other request until the last.
+ */
+export const MAP_LIMIT_YIELD_EVERY = 64
+
 /** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */
 export async function mapLimit<T, R>(
   items: readonly T[],
@@ -35,10 +43,23 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length)
   let next = 0
+  let sinceTurn = 0
+  // While set, every worker waits for the event loop's next turn before its next call.
+  let turn: Promise<void> | undefined
   const worker = async () => {
     while (next < items.length) {
+      if (turn) {
+        await turn
+        continue
+      }
       const i = next++
       results[i] = await fn(items[i]!)
+      if (++sinceTurn >= MAP_LIMIT_YIELD_EVERY && !turn) {
+        sinceTurn = 0
+        turn = setImmediate().then(() => {
+          turn = undefined
+        })
+      }
     }
   }
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))

@@ -108,8 +108,8 @@ export const SESSION_CHUNK_BATCH = 2_000
  * Opens an upload session and answers the indexes of the chunks the store lacks for the
  * account. A manifest of up to SESSION_CHUNK_BATCH chunks is one statement (data-modifying
  * CTEs). A larger one is written in batches inside one transaction, giving the event loop a
- * turn between them: the embedded store runs each statement on the event loop's thread, and
- * one statement of 47,684 rows held every other request for its whole length.
+ * turn between them, so that no one statement's parameters and answer carry the whole
+ * manifest's chunks (the embedded store runs the SQL itself on its own thread: pglite.ts).
  */
 export async function createSession(
   db: Db,

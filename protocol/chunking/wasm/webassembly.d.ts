@@ -4,6 +4,8 @@ declare namespace WebAssembly {
   class Module {
     constructor(bytes: Uint8Array)
   }
+  /** Compiles off the calling thread (the embedded store compiles PGlite once this way). */
+  function compile(bytes: Uint8Array): Promise<Module>
   class Instance {
     constructor(module: Module, imports?: Record<string, unknown>)
     readonly exports: Record<string, unknown>
