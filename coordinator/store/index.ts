@@ -2,6 +2,7 @@ import type { Db } from './db.ts'
 import { migrate } from './migrate.ts'
 import { openPg } from './pg.ts'
 import { openPglite } from './pglite.ts'
+import { openPgliteInline } from './pglite-inline.ts'
 
 export type { Db } from './db.ts'
 
@@ -15,6 +16,8 @@ export interface StoreConfig {
   dataDir?: string
   /** Connections in the Postgres pool. */
   poolSize?: number
+  /** The embedded store on the calling thread, not a worker (the deterministic simulator). */
+  inline?: boolean
 }
 
 /** `DATABASE_URL` wins; without it, the embedded store persists in `dataDir` if given. */
@@ -30,7 +33,9 @@ export async function openStore(config: StoreConfig = {}): Promise<Db> {
         connectionString: config.databaseUrl,
         ...(config.poolSize && { max: config.poolSize }),
       })
-    : await openPglite(config.dataDir ? { dataDir: config.dataDir } : {})
+    : await (config.inline ? openPgliteInline : openPglite)(
+        config.dataDir ? { dataDir: config.dataDir } : {},
+      )
   try {
     await migrate(db)
   } catch (err) {

@@ -37,7 +37,7 @@ interface Shared {
 let shared: Promise<Shared> | undefined
 
 async function openShared(): Promise<Shared> {
-  const db = await openStore()
+  const db = await openStore({ inline: true })
   const { rows } = await db.query<{ tablename: string }>(
     "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY tablename",
   )

@@ -5,10 +5,16 @@ import { setImmediate } from 'node:timers/promises'
 import { expect, it } from 'vitest'
 import { openStore } from '../index.ts'
 import { openPglite } from '../pglite.ts'
+import { openPgliteInline } from '../pglite-inline.ts'
 import { runStoreContract } from './store.contract.ts'
 
 runStoreContract('PGlite in memory', async () => {
   const db = await openPglite()
+  return { db, teardown: () => db.close() }
+})
+
+runStoreContract('PGlite in memory, on the calling thread (the simulator)', async () => {
+  const db = await openPgliteInline()
   return { db, teardown: () => db.close() }
 })
 
