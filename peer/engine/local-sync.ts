@@ -213,6 +213,13 @@ export class LocalSync {
 
   async #syncPresent(path: string, signal?: AbortSignal): Promise<void> {
     const { index, uploader, api, retry } = this.#deps
+    // Asked again under the path's lock: a placement may have finished since the batch
+    // looked (the watcher reports the placed file while it is being recorded).
+    const placed = this.#deps.provisional?.get(path)
+    if (placed) {
+      if (sameStat(await this.#deps.fs.stat(path), placed.stat)) return
+      throw new FileChangedError(`${path} is placed ahead of its commit; the edit waits`)
+    }
     const unfinished = index.getUpload(path)
     if (unfinished) await this.#settleUnfinished(unfinished, signal)
     const entry = index.getFile(path)
