@@ -42,6 +42,8 @@ export interface SyncEngineDeps {
   localSource: ChunkSource
   /** Chunks from the account's other devices, when the swarm runs. */
   swarmSource?: ChunkSource
+  /** Whether an online peer may pull this device's uploads (the swarm knows one). */
+  peersMayPull?: () => boolean
   /**
    * This device's id. With a swarm, it turns on streaming sync: other devices' uploads are
    * prefetched from them while they run (its own `pending` notices are not).

@@ -135,6 +135,7 @@ export async function devicesOf(
         api,
         ...(options.swarm && {
           swarmSource: swarm,
+          peersMayPull: () => true,
           deviceId: linked.deviceId,
         }),
         push: new WebSocketPush({ baseUrl: t.url, credential: linked.credential }),
