@@ -12,6 +12,7 @@ import { releaseBytes } from '../../protocol/memory/release-bytes.ts'
 import type { FileStat, ReadHandle, SyncFileSystem } from '../ports/file-system.ts'
 import { sameStat } from '../ports/file-system.ts'
 import type { ChunkProvider } from '../swarm/chunk-service.ts'
+import { trace } from '../trace.ts'
 import { RecentCiphertexts } from './recent-ciphertexts.ts'
 import { UploadPace } from './upload-pace.ts'
 
@@ -105,6 +106,7 @@ export class InFlightUploads implements ChunkProvider {
       const index = file.manifest.chunks.findIndex((c) => c.id === id)
       if (index < 0) continue
       this.#pace?.beforeServe(path, index)
+      trace('serve', { path, index })
       try {
         return await this.#recent.get(id, ciphertextBytes(file, index), async () => {
           const handle = await this.#init.fs.openRead(path)
@@ -162,6 +164,7 @@ export class InFlightUploads implements ChunkProvider {
   ): Promise<Uint8Array> {
     const chunk = file.manifest.chunks[index]!
     this.onEncrypted()
+    trace('encrypt-again', { path, index })
     const plaintext = await handle.readRange(chunk.offset, chunk.size)
     const ciphertext = reencryptChunk(
       this.#init.secret,

@@ -4,6 +4,7 @@ import type { CoordinatorApi } from '../ports/coordinator.ts'
 import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-system.ts'
 import type { IndexedFile, SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
 import { isRetryable } from '../retry.ts'
+import { trace } from '../trace.ts'
 import type { PathLocks } from './path-locks.ts'
 import type { ProvisionalFiles } from './provisional.ts'
 import { errorCode, type SyncProblems } from './sync-problems.ts'
@@ -112,6 +113,7 @@ export class LocalSync {
         retry.push(path)
         continue
       }
+      trace('local-change', { path })
       await this.#attempt(path, retry, () => this.#syncPresent(path, signal))
     }
     for (const [path, { entry, since }] of this.#vanished) {

@@ -11,6 +11,7 @@ import { type SyncFileSystem, sameStat, type TempFile } from '../ports/file-syst
 import type { SyncIndex } from '../ports/sync-index.ts'
 import type { FolderWatcher } from '../ports/watcher.ts'
 import type { ChunkProvider } from '../swarm/chunk-service.ts'
+import { trace } from '../trace.ts'
 import { ChangeApplier } from './applier.ts'
 import { ClashMover } from './clash-mover.ts'
 import { HeadWatch } from './head-watch.ts'
@@ -284,6 +285,7 @@ export class SyncEngine {
         placedAt: clock.now(),
       }
       this.provisional.put(file)
+      trace('placed', { path })
       this.#log('info', 'placed an upload ahead of its commit', { path, from: notice.deviceId })
       this.takeover.check(file, this.#stop.signal)
       return true

@@ -12,6 +12,7 @@ import type {
 import type { CoordinatorApi } from '../ports/coordinator.ts'
 import { type SyncFileSystem, sameStat } from '../ports/file-system.ts'
 import type { SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
+import { trace } from '../trace.ts'
 import {
   type EncodedFile,
   FileChangedError,
@@ -92,6 +93,7 @@ export class Uploader {
       throw err
     })
     if (!handle) return undefined
+    trace('encode-start', { path, bytes: handle.stat.size })
     // The chunks a peer and the cloud PUTs ask for first were just encrypted here: kept
     // (up to the shared cache's budget), they are not read and encrypted a second time.
     const ciphertexts = new Map<number, Uint8Array>()
@@ -111,6 +113,7 @@ export class Uploader {
           },
         }),
       })
+      trace('encode-end', { path, chunks: manifest.chunks.length })
       const after = await fs.stat(path)
       if (!sameStat(after, handle.stat) || manifest.size !== handle.stat.size) {
         throw new FileChangedError(`${path} changed while it was being read`)
@@ -146,12 +149,14 @@ export class Uploader {
     const { manifest } = file
     this.uploads.begin(path, file)
     try {
+      trace('init-sent', { path })
       const session = await retry(() =>
         api.initUpload(
           { path: remotePath, ...manifest, baseVersion, ...(baseFileId && { baseFileId }) },
           signal,
         ),
       )
+      trace('init-answered', { path, missing: session.missing.length })
       this.counters.chunksDeduplicated += manifest.chunks.length - session.missing.length
       index.beginUpload({
         path,
