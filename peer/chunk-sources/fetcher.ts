@@ -2,6 +2,7 @@ import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import type { Manifest } from '../../protocol/manifest.ts'
 import { releaseBytes } from '../../protocol/memory/release-bytes.ts'
 import type { FileAssembler } from '../../protocol/pipeline/assemble.ts'
+import { trace } from '../trace.ts'
 import type { ChunkSource } from './chunk-source.ts'
 
 /**
@@ -68,6 +69,7 @@ export class ChunkFetcher {
                 await assembler.accept(index, bytes, { idVerified: true })
               counter.chunks++
               counter.bytes += bytes.length
+              trace('chunk-written', { source: source.name, index: indexes[0]! })
               byId.delete(result.id)
             } catch (err) {
               if (!isCloudsyncError(err)) sinkFailure ??= { error: err }

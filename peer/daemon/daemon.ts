@@ -208,6 +208,7 @@ export class Daemon {
       pipeline,
       localSource: localChunkSource({ index: localIndex, fs, secret }),
       swarmSource: swarm,
+      peersMayPull: () => swarm.peers.length > 0,
       deviceId: state.deviceId,
       deviceName: state.name,
       cloudSourceFor: (change) => cloudSource(api, change.fileId, change.version),

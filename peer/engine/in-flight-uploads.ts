@@ -12,6 +12,7 @@ import { releaseBytes } from '../../protocol/memory/release-bytes.ts'
 import type { FileStat, ReadHandle, SyncFileSystem } from '../ports/file-system.ts'
 import { sameStat } from '../ports/file-system.ts'
 import type { ChunkProvider } from '../swarm/chunk-service.ts'
+import { trace } from '../trace.ts'
 import { RecentCiphertexts } from './recent-ciphertexts.ts'
 import { UploadPace } from './upload-pace.ts'
 
@@ -21,6 +22,12 @@ export interface EncodedFile {
   /** The plaintexts' CRC-32s, when this run encoded the file: re-reads check those. */
   plainChecks?: number[]
   stat: FileStat
+  /**
+   * The first chunks' ciphertexts, by index, as the encoder made them (Uploader.encode):
+   * handed to the shared cache when the upload begins, so neither the cloud PUTs nor a
+   * LAN peer encrypts those chunks again.
+   */
+  ciphertexts?: Map<number, Uint8Array>
 }
 
 /** The file changed while it was being read or sent: start over once it settles. */
@@ -37,7 +44,7 @@ export interface InFlightUploadsInit {
 }
 
 /** Enough for the chunks an upload and a peer pulling it have in flight between them. */
-const RECENT_CIPHERTEXT_BYTES = 32 * 1024 * 1024
+export const RECENT_CIPHERTEXT_BYTES = 32 * 1024 * 1024
 
 export class InFlightUploads implements ChunkProvider {
   /**
@@ -48,6 +55,8 @@ export class InFlightUploads implements ChunkProvider {
   readonly files = new Map<string, EncodedFile>()
   /** Told each time the cloud upload and a peer got a chunk from one encryption. */
   onShared: () => void = () => {}
+  /** Told each time a chunk is read and encrypted again (the encoder's ciphertext was not kept). */
+  onEncrypted: () => void = () => {}
   readonly #init: InFlightUploadsInit
   readonly #recent: RecentCiphertexts
   /** Cloud PUTs and peers pulling the same upload, kept in step; none without a clock. */
@@ -63,6 +72,12 @@ export class InFlightUploads implements ChunkProvider {
   begin(path: string, file: EncodedFile): void {
     this.files.set(path, file)
     this.#pace?.begin(path)
+    // The cache owns them now: one that does not fit is given back at once.
+    for (const [index, ciphertext] of file.ciphertexts ?? []) {
+      const id = file.manifest.chunks[index]?.id
+      if (!id || !this.#recent.offer(id, ciphertext)) releaseBytes(ciphertext)
+    }
+    file.ciphertexts = undefined
   }
 
   end(path: string): void {
@@ -91,6 +106,7 @@ export class InFlightUploads implements ChunkProvider {
       const index = file.manifest.chunks.findIndex((c) => c.id === id)
       if (index < 0) continue
       this.#pace?.beforeServe(path, index)
+      trace('serve', { path, index })
       try {
         return await this.#recent.get(id, ciphertextBytes(file, index), async () => {
           const handle = await this.#init.fs.openRead(path)
@@ -147,6 +163,8 @@ export class InFlightUploads implements ChunkProvider {
     index: number,
   ): Promise<Uint8Array> {
     const chunk = file.manifest.chunks[index]!
+    this.onEncrypted()
+    trace('encrypt-again', { path, index })
     const plaintext = await handle.readRange(chunk.offset, chunk.size)
     const ciphertext = reencryptChunk(
       this.#init.secret,

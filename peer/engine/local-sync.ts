@@ -4,10 +4,11 @@ import type { CoordinatorApi } from '../ports/coordinator.ts'
 import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-system.ts'
 import type { IndexedFile, SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
 import { isRetryable } from '../retry.ts'
+import { trace } from '../trace.ts'
 import type { PathLocks } from './path-locks.ts'
 import type { ProvisionalFiles } from './provisional.ts'
 import { errorCode, type SyncProblems } from './sync-problems.ts'
-import { FileChangedError, type Uploader } from './uploader.ts'
+import { type EncodedFile, FileChangedError, type Uploader } from './uploader.ts'
 
 export interface LocalSyncDeps {
   fs: SyncFileSystem
@@ -126,6 +127,7 @@ export class LocalSync {
         retry.push(path)
         continue
       }
+      trace('local-change', { path })
       await this.#attempt(path, retry, () => this.#syncPresent(path, signal))
     }
     for (const [path, { entry, since }] of this.#vanished) {
@@ -233,12 +235,35 @@ export class LocalSync {
   }
 
   async #syncPresent(path: string, signal?: AbortSignal): Promise<void> {
-    const { index, uploader, api, retry } = this.#deps
+    const { index, uploader } = this.#deps
+    // Asked again under the path's lock: a placement may have finished since the batch
+    // looked (the watcher reports the placed file while it is being recorded).
+    const placed = this.#deps.provisional?.get(path)
+    if (placed) {
+      if (sameStat(await this.#deps.fs.stat(path), placed.stat)) return
+      throw new FileChangedError(`${path} is placed ahead of its commit; the edit waits`)
+    }
     const unfinished = index.getUpload(path)
     if (unfinished) await this.#settleUnfinished(unfinished, signal)
     const entry = index.getFile(path)
     const file = await uploader.encode(path, signal)
-    if (!file || sameStat(file.stat, entry?.stat)) return
+    if (!file) return
+    try {
+      await this.#sendPresent(path, file, entry, signal)
+    } finally {
+      // Ciphertexts the encoder kept for an upload that did not happen (or failed first).
+      uploader.release(file)
+    }
+  }
+
+  async #sendPresent(
+    path: string,
+    file: EncodedFile,
+    entry: IndexedFile | undefined,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const { index, uploader, api, retry } = this.#deps
+    if (sameStat(file.stat, entry?.stat)) return
     const plainHashes = file.plainHashes
     if (entry && entry.contentHash === file.manifest.hash) {
       // Touched, not changed (or rewritten with the same bytes): nothing to send.

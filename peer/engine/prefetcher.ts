@@ -7,6 +7,7 @@ import type { PendingMessage } from '../../protocol/schemas/ws.ts'
 import type { ChunkSource } from '../chunk-sources/chunk-source.ts'
 import type { ChunkFetcher } from '../chunk-sources/fetcher.ts'
 import type { SyncFileSystem, TempFile } from '../ports/file-system.ts'
+import { trace } from '../trace.ts'
 
 export interface PrefetcherDeps {
   fs: SyncFileSystem
@@ -83,6 +84,7 @@ export class Prefetcher {
     this.counters.notices++
     this.#dropExpired()
     if (this.#staging.size >= (this.#deps.maxStaged ?? 8)) return
+    trace('pending', { path: notice.path, chunks: manifest.chunks.length })
     const { fs, secret, fetcher, log } = this.#deps
     const stop = new AbortController()
     const staging: Staging = {
@@ -108,6 +110,7 @@ export class Prefetcher {
     })
     staging.task = staging.ready.then(async (staged) => {
       if (!staged) return
+      trace('pull-start', { path: notice.path })
       const filled = await fetcher.fill(staged.assembler, [this.#source], stop.signal).then(
         () => true,
         (err) => {
@@ -118,6 +121,7 @@ export class Prefetcher {
           return false
         },
       )
+      trace('pull-end', { path: notice.path, filled })
       // Not awaited by the task: placing waits for the path's lock, which the commit's
       // applier may hold while it waits for this task (adopt).
       if (filled && staged.assembler.done && this.#deps.place)

@@ -54,6 +54,21 @@ export class RecentCiphertexts {
     return ciphertext
   }
 
+  /**
+   * Takes a ciphertext made elsewhere (the encoder's), untaken, when it fits the budget
+   * without pushing anything out; false when it does not (the caller keeps it).
+   */
+  offer(id: string, ciphertext: Uint8Array): boolean {
+    if (this.#entries.has(id) || this.#bytes + ciphertext.length > this.#budget) return false
+    this.#entries.set(id, {
+      bytes: ciphertext.length,
+      ciphertext: Promise.resolve(ciphertext),
+      taken: false,
+    })
+    this.#bytes += ciphertext.length
+    return true
+  }
+
   /** Whether `id` is here or being made: its ciphertext would be shared with whoever asked. */
   has(id: string): boolean {
     return this.#entries.has(id)

@@ -11,6 +11,7 @@ import { type SyncFileSystem, sameStat, type TempFile } from '../ports/file-syst
 import type { SyncIndex } from '../ports/sync-index.ts'
 import type { FolderWatcher } from '../ports/watcher.ts'
 import type { ChunkProvider } from '../swarm/chunk-service.ts'
+import { trace } from '../trace.ts'
 import { ChangeApplier } from './applier.ts'
 import { ClashMover } from './clash-mover.ts'
 import { withFolderMarkers } from './folders.ts'
@@ -43,6 +44,8 @@ export interface SyncEngineDeps {
   localSource: ChunkSource
   /** Chunks from the account's other devices, when the swarm runs. */
   swarmSource?: ChunkSource
+  /** Whether an online peer may pull this device's uploads (the swarm knows one). */
+  peersMayPull?: () => boolean
   /**
    * This device's id. With a swarm, it turns on streaming sync: other devices' uploads are
    * prefetched from them while they run (its own `pending` notices are not).
@@ -283,6 +286,7 @@ export class SyncEngine {
         placedAt: clock.now(),
       }
       this.provisional.put(file)
+      trace('placed', { path })
       this.#log('info', 'placed an upload ahead of its commit', { path, from: notice.deviceId })
       this.takeover.check(file, this.#stop.signal)
       return true

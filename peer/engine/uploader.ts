@@ -12,7 +12,13 @@ import type {
 import type { CoordinatorApi } from '../ports/coordinator.ts'
 import { type SyncFileSystem, sameStat } from '../ports/file-system.ts'
 import type { SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
-import { type EncodedFile, FileChangedError, InFlightUploads } from './in-flight-uploads.ts'
+import { trace } from '../trace.ts'
+import {
+  type EncodedFile,
+  FileChangedError,
+  InFlightUploads,
+  RECENT_CIPHERTEXT_BYTES,
+} from './in-flight-uploads.ts'
 
 export { type EncodedFile, FileChangedError } from './in-flight-uploads.ts'
 
@@ -36,6 +42,11 @@ export interface UploaderDeps {
   concurrency?: number
   /** Told of bytes chunked and bytes sent, for progress bars. */
   progress?: { hashed(bytes: number): void; sent(bytes: number): void }
+  /**
+   * Whether a LAN peer may pull this device's uploads now (the swarm knows one online):
+   * the encoder then keeps the first chunks' ciphertexts for them and the cloud PUTs.
+   */
+  peersMayPull?: () => boolean
 }
 
 export interface UploaderCounters {
@@ -45,6 +56,8 @@ export interface UploaderCounters {
   commits: number
   /** Chunks the cloud upload and a peer pulling it got from one encryption. */
   encryptionsShared: number
+  /** Chunks read and encrypted again after their encode, for the cloud or a peer. */
+  encryptedAgain: number
 }
 
 /**
@@ -61,6 +74,7 @@ export class Uploader {
     chunksDeduplicated: 0,
     commits: 0,
     encryptionsShared: 0,
+    encryptedAgain: 0,
   }
   readonly #deps: UploaderDeps
 
@@ -68,6 +82,7 @@ export class Uploader {
     this.#deps = deps
     this.uploads = deps.uploads ?? new InFlightUploads(deps)
     this.uploads.onShared = () => this.counters.encryptionsShared++
+    this.uploads.onEncrypted = () => this.counters.encryptedAgain++
   }
 
   /** Chunks and hashes the file. Undefined when it vanished; FileChangedError when it moved under us. */
@@ -78,19 +93,46 @@ export class Uploader {
       throw err
     })
     if (!handle) return undefined
+    trace('encode-start', { path, bytes: handle.stat.size })
+    // The chunks a peer and the cloud PUTs ask for first were just encrypted here: kept
+    // (up to the shared cache's budget), they are not read and encrypted a second time.
+    const ciphertexts = new Map<number, Uint8Array>()
+    let kept = 0
+    const keep = this.#deps.peersMayPull?.() ?? false
     try {
       const { manifest, plainHashes, plainChecks } = await pipeline.encode(handle.source, {
         sizeHint: handle.stat.size,
         signal,
+        ...(keep && {
+          keepCiphertext: ({ size }) => {
+            kept += size + GCM_TAG_BYTES
+            return kept <= RECENT_CIPHERTEXT_BYTES
+          },
+          onChunk: ({ index, ciphertext }) => {
+            if (ciphertext) ciphertexts.set(index, ciphertext)
+          },
+        }),
       })
+      trace('encode-end', { path, chunks: manifest.chunks.length })
       const after = await fs.stat(path)
       if (!sameStat(after, handle.stat) || manifest.size !== handle.stat.size) {
         throw new FileChangedError(`${path} changed while it was being read`)
       }
-      return { manifest, plainHashes, plainChecks, stat: handle.stat }
+      const file: EncodedFile = { manifest, plainHashes, plainChecks, stat: handle.stat }
+      if (ciphertexts.size > 0) file.ciphertexts = ciphertexts
+      return file
+    } catch (err) {
+      for (const ciphertext of ciphertexts.values()) releaseBytes(ciphertext)
+      throw err
     } finally {
       await handle.close()
     }
+  }
+
+  /** Gives back the ciphertexts `encode` kept, when no upload took them. */
+  release(file: EncodedFile): void {
+    for (const ciphertext of file.ciphertexts?.values() ?? []) releaseBytes(ciphertext)
+    file.ciphertexts = undefined
   }
 
   /** Uploads the file read from `path`, to `remotePath` (the same path by default). */
@@ -107,12 +149,14 @@ export class Uploader {
     const { manifest } = file
     this.uploads.begin(path, file)
     try {
+      trace('init-sent', { path })
       const session = await retry(() =>
         api.initUpload(
           { path: remotePath, ...manifest, baseVersion, ...(baseFileId && { baseFileId }) },
           signal,
         ),
       )
+      trace('init-answered', { path, missing: session.missing.length })
       this.counters.chunksDeduplicated += manifest.chunks.length - session.missing.length
       index.beginUpload({
         path,

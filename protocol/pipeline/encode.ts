@@ -36,8 +36,11 @@ export interface EncodedChunk extends ManifestChunk {
 }
 
 export interface EncodeOptions {
-  /** Keep each chunk's ciphertext for `onChunk` (to upload it); otherwise only its id. */
-  keepCiphertext?: boolean
+  /**
+   * Keep each chunk's ciphertext for `onChunk` (to upload it); otherwise only its id. A
+   * function decides chunk by chunk, asked once per chunk in index order.
+   */
+  keepCiphertext?: boolean | ((chunk: { index: number; size: number }) => boolean)
   /** Called once per chunk in index order; the pipeline waits for it (backpressure). */
   onChunk?: (chunk: EncodedChunk) => void | Promise<void>
   /** Also compute the plain SHA-256 of the whole file (a third SHA pass: ~25% slower). */
@@ -158,7 +161,13 @@ export class ChunkPipeline {
 
     const dispatch = async (slab: number, start: number, end: number) => {
       await emitter.room()
-      const job = { index: nextIndex++, slab, offset: start, length: end - start, keepCiphertext }
+      const index = nextIndex++
+      const length = end - start
+      const keep =
+        typeof keepCiphertext === 'function'
+          ? keepCiphertext({ index, size: length })
+          : keepCiphertext
+      const job = { index, slab, offset: start, length, keepCiphertext: keep }
       const chunkOffset = fileOffset
       fileOffset += job.length
       slabs.retain(slab)

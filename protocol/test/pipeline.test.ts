@@ -75,6 +75,27 @@ describe('file pipeline: encode on worker threads, assemble in any order', () =>
     expect(b.plainChecks).toEqual(crcs)
   })
 
+  it('keeps the ciphertexts a function asks for, chunk by chunk, in index order', async () => {
+    const data = seededBytes(24 * MiB, 'keep some')
+    for (const pipeline of [pooled, inline]) {
+      const asked: { index: number; size: number }[] = []
+      const kept = new Map<number, Uint8Array>()
+      const { manifest } = await pipeline.encode(sourceFromBytes(data), {
+        keepCiphertext: ({ index, size }) => {
+          asked.push({ index, size })
+          return index < 2
+        },
+        onChunk: (c) => {
+          if (c.ciphertext) kept.set(c.index, c.ciphertext)
+        },
+      })
+      expect(manifest.chunks.length).toBeGreaterThan(2)
+      expect(asked).toEqual(manifest.chunks.map(({ index, size }) => ({ index, size })))
+      expect([...kept.keys()]).toEqual([0, 1])
+      for (const [index, ciphertext] of kept) verifyChunkId(manifest.chunks[index]!.id, ciphertext)
+    }
+  })
+
   it('changes the content hash when one byte changes', async () => {
     const data = seededBytes(2 * MiB, 'one byte')
     const before = await inline.encode(sourceFromBytes(data))

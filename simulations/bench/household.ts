@@ -5,8 +5,10 @@
  * device b (lan_visible_s), until committed in the cloud (cloud_commit_s), a plain TCP copy of
  * the same file from a to b, written and fsynced at b, in the same lab (lan_tcp_copy_s), and
  * lan_ratio = lan_visible_s / lan_tcp_copy_s. Needs root; everything is torn down after.
+ * --trace: the daemons write a timeline (peer/trace.ts), summed up after the figures.
  */
-import { mkdtemp, rename, rm, stat } from 'node:fs/promises'
+import { appendFileSync } from 'node:fs'
+import { mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { exitOnHelp } from '../../protocol/bench/report.ts'
@@ -23,6 +25,7 @@ const options = {
   'downlink-mbit': { type: 'string', default: '50' },
   'rtt-ms': { type: 'string', default: '0' },
   mib: { type: 'string', default: '1024' },
+  trace: { type: 'boolean', default: false },
 } as const
 exitOnHelp(options)
 const { values } = parseArgs({ options })
@@ -62,6 +65,12 @@ try {
   await rm(join(work, 'tcp-copy.bin'))
   log(`plain TCP copy a -> b, fsynced: ${tcpCopyS.toFixed(2)} s`)
 
+  // The daemons inherit it: they trace the file's way (peer/trace.ts).
+  const traceFile = join(work, 'trace.jsonl')
+  const mark = (event: string) => {
+    if (values.trace) appendFileSync(traceFile, `${JSON.stringify({ at: Date.now(), event })}\n`)
+  }
+  if (values.trace) process.env.CLOUDSYNC_TRACE_FILE = traceFile
   product.startDaemon('a')
   product.startDaemon('b')
   await product.waitConnected(['a', 'b'], 1)
@@ -73,6 +82,7 @@ try {
   const bytes = MIB * 1024 * 1024
   const budgetMs = ((bytes * 8) / (UP * 1e6)) * 3_000 + 180_000
   const start = performance.now()
+  mark('save')
   await rename(staged, join(product.folder('a'), 'big.bin'))
   let lanVisibleS: number | undefined
   let cloudCommitS: number | undefined
@@ -87,6 +97,7 @@ try {
         (await stat(target).catch(() => undefined))?.size === bytes
       ) {
         lanVisibleS = t
+        mark('visible')
         log(`identical size on b after ${t.toFixed(1)} s`)
       }
       if (
@@ -133,6 +144,7 @@ try {
   const width = Math.max(...rows.map(([k]) => k.length))
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`)
   if (values.json) console.log(JSON.stringify(figures))
+  if (values.trace) log(summarise(await readFile(traceFile, 'utf8')))
 } catch (err) {
   process.exitCode = 1
   log(`bench:household failed: ${(err as Error).stack ?? err}`)
@@ -143,4 +155,34 @@ try {
 
 function round(n: number): number {
   return Math.round(n * 100) / 100
+}
+
+/**
+ * Each traced event: how often, first and last in ms after the save, and from which
+ * process (the uploader is the one that encoded).
+ */
+function summarise(text: string): string {
+  const events = text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { at: number; pid?: number; event: string })
+  const save = events.find((e) => e.event === 'save')?.at ?? 0
+  const uploader = events.find((e) => e.event === 'encode-start')?.pid
+  const rows = new Map<string, { count: number; first: number; last: number }>()
+  for (const e of events) {
+    if (e.at < save) continue
+    const who = e.pid === undefined ? 'bench' : e.pid === uploader ? 'a' : 'b'
+    const key = `${who} ${e.event}`
+    const row = rows.get(key)
+    if (row) {
+      row.count++
+      row.last = e.at - save
+    } else rows.set(key, { count: 1, first: e.at - save, last: e.at - save })
+  }
+  const lines = [...rows].map(
+    ([key, r]) =>
+      `${key.padEnd(22)} ${String(r.first).padStart(7)} ms` +
+      (r.count > 1 ? ` .. ${String(r.last).padStart(7)} ms (${r.count})` : ''),
+  )
+  return ['trace, ms after the save:', ...lines].join('\n')
 }

@@ -28,6 +28,21 @@ describe('RecentCiphertexts: one encryption shared by the cloud upload and a pee
     expect({ made, hits }).toEqual({ made: 1, hits: 2 })
   })
 
+  it('takes an encoder’s ciphertexts while they fit, and hands them out unmade', async () => {
+    const recent = new RecentCiphertexts(25)
+    const { made, make } = recordingMaker()
+    const first = bytes(10)
+    expect(recent.offer('a', first)).toBe(true)
+    expect(recent.offer('b', bytes(10))).toBe(true)
+    // Nothing is pushed out for an offer: what is there is still awaited.
+    expect(recent.offer('c', bytes(10))).toBe(false)
+    expect(recent.offer('a', bytes(10))).toBe(false)
+    expect(await recent.get('a', 10, make('a'))).toBe(first)
+    await recent.get('b', 10, make('b'))
+    await recent.get('c', 10, make('c'))
+    expect(made).toEqual(['c'])
+  })
+
   it('evicts, beyond its budget, what someone already took before what nobody has yet', async () => {
     const recent = new RecentCiphertexts(25)
     const { made, make } = recordingMaker()

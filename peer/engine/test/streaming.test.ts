@@ -42,4 +42,21 @@ describe('streaming sync: LAN peers pull an upload while it is still going to th
     // A read and encrypted each chunk once, for its cloud PUT and for B alike.
     expect(a.engine.uploader.counters.encryptionsShared).toBeGreaterThan(0)
   })
+
+  it('sends the encoder’s ciphertexts to the cloud and to B: A encrypts no chunk a second time', async () => {
+    const again = a.engine.uploader.counters.encryptedAgain
+    const shared = a.engine.uploader.counters.encryptionsShared
+    const commits = a.engine.uploader.counters.commits
+    const sent = a.engine.uploader.counters.chunksSent
+    // Within the shared cache's budget, so every chunk's ciphertext is kept from the encode.
+    const photos = randomBytes(12 * 1024 * 1024)
+    a.fs.writeFile('photos.tar', photos)
+    await eventually(() => expect(hash(b.fs.readFile('photos.tar'))).toBe(hash(photos)), 30_000)
+    await eventually(() => expect(a.engine.uploader.counters.commits).toBe(commits + 1), 30_000)
+    expect(a.engine.uploader.counters.encryptedAgain - again).toBe(0)
+    // Every cloud PUT took a kept ciphertext.
+    const puts = a.engine.uploader.counters.chunksSent - sent
+    expect(puts).toBeGreaterThanOrEqual(2)
+    expect(a.engine.uploader.counters.encryptionsShared - shared).toBeGreaterThanOrEqual(puts)
+  })
 })

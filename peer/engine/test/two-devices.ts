@@ -16,6 +16,7 @@ import { localChunkSource, ownChunkProvider } from '../../chunk-sources/local-so
 import { syncIndexOf } from '../../daemon/index-port.ts'
 import { LocalIndex } from '../../local-index/local-index.ts'
 import { systemClock } from '../../ports/clock.ts'
+import type { SyncIndex } from '../../ports/sync-index.ts'
 import { withRetry } from '../../retry.ts'
 import type { PauseGate } from '../pause-gate.ts'
 import { SyncEngine } from '../sync-engine.ts'
@@ -25,6 +26,7 @@ export interface Device {
   deviceId: string
   fs: MemoryFileSystem
   engine: SyncEngine
+  index: SyncIndex
   /** The device's own coordinator client, for tests that act on the account directly. */
   api: HttpCoordinator
   /** Stops the engine (the folder and index stay) and starts a fresh one on them. */
@@ -133,6 +135,7 @@ export async function devicesOf(
         api,
         ...(options.swarm && {
           swarmSource: swarm,
+          peersMayPull: () => true,
           deviceId: linked.deviceId,
         }),
         push: new WebSocketPush({ baseUrl: t.url, credential: linked.credential }),
@@ -152,6 +155,7 @@ export async function devicesOf(
       name: `device-${i}`,
       deviceId: linked.deviceId,
       fs,
+      index,
       api: realApi,
       engine: make(),
       async restart() {
