@@ -219,12 +219,33 @@ export class ChangeApplier {
         return 'moved'
       }
     }
+    if (entry?.fileId === change.fileId && !local && !target) {
+      const adopted = await this.#sameMove(entry, change)
+      if (adopted) return adopted
+    }
     // The source was edited locally or is missing, or the target is taken: fetch the
     // moved version afresh, and leave any local edit at the old path to be uploaded on
     // its own. An unedited source is the moved file: it leaves the old path either way.
     const outcome = await this.#write({ ...change, kind: 'modified' }, signal)
     if (entry?.fileId === change.fileId) await this.#dropCopy(from, entry)
     return outcome
+  }
+
+  /**
+   * This device made the same move (its own not sent yet): the file at the target is the
+   * source's inode. It is that file at the moved version; an edit made since goes up on it.
+   */
+  async #sameMove(entry: IndexedFile, change: Change): Promise<ApplyOutcome | undefined> {
+    const { fs, index } = this.#deps
+    const there = await fs.stat(change.path)
+    if (!there || entry.stat.ino === 0 || there.ino !== entry.stat.ino) return undefined
+    const unedited = sameStat(there, entry.stat)
+    index.removeFile(entry.path)
+    index.putFile(
+      { ...entry, path: change.path, version: change.version },
+      this.#plainHashes(entry.manifest),
+    )
+    return unedited ? 'moved' : 'kept-local-edit'
   }
 
   /** False when the target is taken, by a file or (a clash) by a folder or a parent file. */

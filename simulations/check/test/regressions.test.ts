@@ -74,6 +74,16 @@ const regressions: Regression[] = [
     options: { devices: 3, steps: 20 },
     bug: 'a device whose commit answer was lost took a snapshot, then heard its own file deleted by another device while its upload was unsettled: the deletion was taken as already synced, and the device kept the file for good (the deletion now waits for the upload to settle)',
   },
+  {
+    seed: 636,
+    options: { devices: 3, steps: 20 },
+    bug: "concurrent case-only renames of one file (a.txt -> A.txt on two devices) and an edit made a conflict copy with no concurrent write: a move not sent yet, then an edit, went up as a new file; the same move heard from the log left the local file unindexed; a move refused as stale was uploaded as a new file; the vanished source was deleted while its move waited (a moved file is now also found by its inode, the same move from the log adopts the local file, a stale move waits for the log)",
+  },
+  {
+    seed: 498976440,
+    options: { devices: 3, steps: 20 },
+    bug: 'a device wrote its own file where a remote move put another, then renamed it away before its upload: the remote version, held back for the local file, was never written there (it is now skipped and applied once that path is empty)',
+  },
 ]
 
 describe('simulator regressions', () => {
