@@ -77,7 +77,7 @@ const regressions: Regression[] = [
   {
     seed: 636,
     options: { devices: 3, steps: 20 },
-    bug: "concurrent case-only renames of one file (a.txt -> A.txt on two devices) and an edit made a conflict copy with no concurrent write: a move not sent yet, then an edit, went up as a new file; the same move heard from the log left the local file unindexed; a move refused as stale was uploaded as a new file; the vanished source was deleted while its move waited (a moved file is now also found by its inode, the same move from the log adopts the local file, a stale move waits for the log)",
+    bug: 'concurrent case-only renames of one file (a.txt -> A.txt on two devices) and an edit made a conflict copy with no concurrent write: a move not sent yet, then an edit, went up as a new file; the same move heard from the log left the local file unindexed; a move refused as stale was uploaded as a new file; the vanished source was deleted while its move waited (a moved file is now also found by its inode, the same move from the log adopts the local file, a stale move waits for the log)',
   },
   {
     seed: 498976440,
