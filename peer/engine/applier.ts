@@ -208,7 +208,9 @@ export class ChangeApplier {
       return 'already-synced'
     }
     const local = entry && entry.fileId === change.fileId ? await fs.stat(from) : undefined
-    if (entry && local && sameStat(local, entry.stat) && !(await fs.stat(change.path))) {
+    // Only the version held here moves as it is: a snapshot's move may carry a newer one.
+    const same = entry !== undefined && entry.version >= change.version
+    if (entry && local && same && sameStat(local, entry.stat) && !(await fs.stat(change.path))) {
       if (await this.#rename(from, change.path, local)) {
         const stat = (await fs.stat(change.path)) ?? local
         index.removeFile(from)
@@ -241,10 +243,10 @@ export class ChangeApplier {
     if (!there || entry.stat.ino === 0 || there.ino !== entry.stat.ino) return undefined
     const unedited = sameStat(there, entry.stat)
     index.removeFile(entry.path)
-    index.putFile(
-      { ...entry, path: change.path, version: change.version },
-      this.#plainHashes(entry.manifest),
-    )
+    // At the version held here: a newer one the change carries is written (or, over an
+    // edit, weighed by the coordinator) as its own change would be.
+    index.putFile({ ...entry, path: change.path }, this.#plainHashes(entry.manifest))
+    if (entry.version < change.version) return this.#write({ ...change, kind: 'modified' })
     return unedited ? 'moved' : 'kept-local-edit'
   }
 
