@@ -210,7 +210,9 @@ export class ChangeApplier {
       return 'already-synced'
     }
     const local = entry && entry.fileId === change.fileId ? await fs.stat(from) : undefined
-    if (entry && local && sameStat(local, entry.stat) && !(await fs.stat(change.path))) {
+    // Only the version held here moves as it is: a snapshot's move may carry a newer one.
+    const same = entry !== undefined && entry.version >= change.version
+    if (entry && local && same && sameStat(local, entry.stat) && !(await fs.stat(change.path))) {
       if (await this.#rename(from, change.path, local)) {
         const stat = (await fs.stat(change.path)) ?? local
         index.removeFile(from)
@@ -222,12 +224,33 @@ export class ChangeApplier {
         return 'moved'
       }
     }
+    if (entry?.fileId === change.fileId && !local && !target) {
+      const adopted = await this.#sameMove(entry, change)
+      if (adopted) return adopted
+    }
     // The source was edited locally or is missing, or the target is taken: fetch the
     // moved version afresh, and leave any local edit at the old path to be uploaded on
     // its own. An unedited source is the moved file: it leaves the old path either way.
     const outcome = await this.#write({ ...change, kind: 'modified' }, signal)
     if (entry?.fileId === change.fileId) await this.#dropCopy(from, entry)
     return outcome
+  }
+
+  /**
+   * This device made the same move (its own not sent yet): the file at the target is the
+   * source's inode. It is that file at the moved version; an edit made since goes up on it.
+   */
+  async #sameMove(entry: IndexedFile, change: Change): Promise<ApplyOutcome | undefined> {
+    const { fs, index } = this.#deps
+    const there = await fs.stat(change.path)
+    if (!there || entry.stat.ino === 0 || there.ino !== entry.stat.ino) return undefined
+    const unedited = sameStat(there, entry.stat)
+    index.removeFile(entry.path)
+    // At the version held here: a newer one the change carries is written (or, over an
+    // edit, weighed by the coordinator) as its own change would be.
+    index.putFile({ ...entry, path: change.path }, this.#plainHashes(entry.manifest))
+    if (entry.version < change.version) return this.#write({ ...change, kind: 'modified' })
+    return unedited ? 'moved' : 'kept-local-edit'
   }
 
   /** False when the target is taken, by a file or (a clash) by a folder or a parent file. */

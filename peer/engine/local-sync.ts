@@ -1,4 +1,5 @@
-import { isCloudsyncError } from '../../protocol/errors.ts'
+import { unsealPlainHashes } from '../../protocol/crypto/keys.ts'
+import { CloudsyncError, isCloudsyncError } from '../../protocol/errors.ts'
 import { isFolderMarker, isValidPath } from '../../protocol/paths.ts'
 import type { CoordinatorApi } from '../ports/coordinator.ts'
 import { type FileStat, type SyncFileSystem, sameStat } from '../ports/file-system.ts'
@@ -15,6 +16,8 @@ export interface LocalSyncDeps {
   api: CoordinatorApi
   index: SyncIndex
   uploader: Uploader
+  /** Opens a synced manifest's plaintext chunk hashes (a moved file keeps its chunks). */
+  secret: Uint8Array
   locks: PathLocks
   /** Paths that cannot be synced, and why: what `status` shows. */
   problems: SyncProblems
@@ -25,6 +28,8 @@ export interface LocalSyncDeps {
   retry: <T>(call: () => Promise<T>) => Promise<T>
   log: (level: 'info' | 'warn', message: string, fields?: object) => void
   now: () => number
+  /** A path with no synced file is empty now: a remote version held back by it can go there. */
+  onUnsyncedGone?: (path: string) => void
   /** Files placed ahead of their commit: not this device's edits (docs/LAN-FIRST.md). */
   provisional?: ProvisionalFiles
 }
@@ -68,6 +73,8 @@ export class LocalSync {
   readonly #vanished = new Map<string, { entry: IndexedFile; since: number }>()
   /** Empty folders not synced yet (their markers), with when they were first seen empty. */
   readonly #emptied = new Map<string, number>()
+  /** Vanished paths a new file is moving from, not yet sent: to it (not deleted meanwhile). */
+  readonly #moving = new Map<string, string>()
 
   constructor(deps: LocalSyncDeps) {
     this.#deps = deps
@@ -105,7 +112,10 @@ export class LocalSync {
         continue
       }
       if (!stat || entry) this.#emptied.delete(path)
-      if (!stat && !entry) this.#forget(path)
+      if (!stat && !entry) {
+        this.#forget(path)
+        this.#deps.onUnsyncedGone?.(path)
+      }
       if (stat) this.#vanished.delete(path)
       if (!stat && entry && !this.#vanished.has(path))
         this.#vanished.set(path, { entry, since: now() })
@@ -131,7 +141,7 @@ export class LocalSync {
       await this.#attempt(path, retry, () => this.#syncPresent(path, signal))
     }
     for (const [path, { entry, since }] of this.#vanished) {
-      if (now() - since < MOVE_GRACE_MS || this.#backingOff(path)) {
+      if (now() - since < MOVE_GRACE_MS || this.#backingOff(path) || this.#claimed(path, entry)) {
         retry.push(path)
         continue
       }
@@ -195,6 +205,7 @@ export class LocalSync {
 
   /** A path that is gone and was never synced: nothing to retry, nothing to report. */
   #forget(path: string): void {
+    for (const [from, to] of this.#moving) if (to === path) this.#moving.delete(from)
     this.#failures.delete(path)
     this.#deps.problems.clear(path, 'failing')
   }
@@ -271,32 +282,51 @@ export class LocalSync {
       this.counters.unchanged++
       return
     }
-    // Only a path the index still holds for that file: one a remote move took away is
-    // stale, and moving from it would leave the real source to be deleted after the grace.
     // An empty folder moves only as a folder, never from or to an empty file.
-    const movedFrom = entry
-      ? undefined
-      : [...this.#vanished.values()].find(
-          (v) =>
-            v.entry.contentHash === file.manifest.hash &&
-            isFolderMarker(v.entry.path) === isFolderMarker(path) &&
-            index.getFile(v.entry.path)?.fileId === v.entry.fileId,
-        )?.entry
+    const movedFrom = entry ? undefined : this.#moveSource(path, file.manifest.hash, file.stat)
     if (movedFrom) {
+      this.#moving.set(movedFrom.path, path)
       const moved = await retry(() =>
         api.moveFile(movedFrom.fileId, path, movedFrom.version, signal),
       ).catch((err) => {
+        // A newer version this device has not applied yet: it may be the same move, made
+        // elsewhere too. Tried again once the log brought it, not uploaded as a new file.
+        const current = isCloudsyncError(err, 'STALE_BASE')
+          ? err.details?.currentVersion
+          : undefined
+        if (
+          typeof current === 'number' &&
+          current > (index.getFile(movedFrom.path)?.version ?? current)
+        )
+          throw new CloudsyncError(
+            'CONFLICT',
+            `${path}: its move waits for version ${current} of ${movedFrom.path}`,
+          )
         // The source changed remotely meanwhile: fall back to a plain upload below.
         if (isCloudsyncError(err, 'STALE_BASE') || isCloudsyncError(err, 'CONFLICT'))
           return undefined
         throw err
       })
+      this.#moving.delete(movedFrom.path)
       if (moved) {
         this.#vanished.delete(movedFrom.path)
         index.removeFile(movedFrom.path)
-        index.putFile({ ...movedFrom, path, version: moved.version, stat: file.stat }, plainHashes)
         this.counters.moved++
-        return
+        const edited = movedFrom.contentHash !== file.manifest.hash
+        // Moved, then edited: indexed at its new path as synced before the edit, so the
+        // edit goes up on the moved version (now, or on a retry if this upload fails).
+        entry = {
+          ...movedFrom,
+          path,
+          version: moved.version,
+          stat: edited ? movedFrom.stat : file.stat,
+        }
+        // Its chunks are served only while the file still has the indexed stat.
+        index.putFile(
+          entry,
+          edited ? unsealPlainHashes(this.#deps.secret, movedFrom.manifest.chunks) : plainHashes,
+        )
+        if (!edited) return
       }
     }
     const result = await uploader.upload(
@@ -320,6 +350,37 @@ export class LocalSync {
     )
     index.finishUpload(path)
     this.counters.uploaded++
+  }
+
+  /** Whether a new file is still moving from this vanished one: its delete would undo that. */
+  #claimed(path: string, entry: IndexedFile): boolean {
+    const { index } = this.#deps
+    const to = this.#moving.get(path)
+    if (to === undefined) return false
+    if (index.getFile(path)?.fileId === entry.fileId && !index.getFile(to)) return true
+    this.#moving.delete(path)
+    return false
+  }
+
+  /**
+   * The vanished file a new one is, moved: the same content, or the same inode (moved and
+   * then edited in place). Only a path the index still holds for that file: one a remote
+   * move took away is stale, and moving from it would leave the real source to be deleted
+   * after the grace.
+   */
+  #moveSource(path: string, contentHash: string, stat: FileStat): IndexedFile | undefined {
+    const { index } = this.#deps
+    const sources = [...this.#vanished.values()]
+      .map((v) => v.entry)
+      .filter(
+        (e) =>
+          index.getFile(e.path)?.fileId === e.fileId &&
+          isFolderMarker(e.path) === isFolderMarker(path),
+      )
+    return (
+      sources.find((e) => e.contentHash === contentHash) ??
+      sources.find((e) => e.stat.ino !== 0 && e.stat.ino === stat.ino)
+    )
   }
 
   /**

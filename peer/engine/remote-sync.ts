@@ -1,10 +1,11 @@
-import { isCloudsyncError } from '../../protocol/errors.ts'
+import { CloudsyncError } from '../../protocol/errors.ts'
 import type { Change } from '../../protocol/schemas/sync.ts'
 import type { ServerMessage } from '../../protocol/schemas/ws.ts'
 import type { Clock } from '../ports/clock.ts'
 import type { CoordinatorApi, PushChannel } from '../ports/coordinator.ts'
 import type { SyncIndex } from '../ports/sync-index.ts'
 import type { ApplyOutcome, ChangeApplier } from './applier.ts'
+import { isRetryable, pathsOf, related } from './change-paths.ts'
 import type { PathLocks } from './path-locks.ts'
 import type { PauseGate } from './pause-gate.ts'
 import {
@@ -359,13 +360,32 @@ export class RemoteSync {
     const { locks, applier } = this.#deps
     const outcome = await locks.with(pathsOf(change), () => applier.apply(change, signal))
     this.counters[outcome]++
-    if (outcome === 'kept-local-edit') this.#deps.onLocalEditKept(change.path)
+    if (outcome === 'kept-local-edit') {
+      this.#deps.onLocalEditKept(change.path)
+      // A local file never synced holds the path: skipped, so that the version is written
+      // after all if that file goes before its upload (which would keep it as a conflict copy).
+      if (!this.#deps.index.getFile(change.path))
+        throw new CloudsyncError('CONFLICT', `${change.path}: held by a local file not synced yet`)
+    }
     return outcome
+  }
+
+  /** Applies the change skipped at `path` now, if any (what held it there went). */
+  async retryPath(path: string, signal: AbortSignal): Promise<void> {
+    if (this.#deps.problems.get(path, 'skipped'))
+      await this.#serially(() => this.#retry(path, signal))
   }
 
   async #retry(path: string, signal: AbortSignal): Promise<void> {
     const problem = this.#deps.problems.get(path, 'skipped')
     if (!problem?.change || this.#deps.gate?.paused) return
+    // This device uploaded a file of its own there since: the coordinator weighed it
+    // against the skipped version (a conflict copy), and the log tells the outcome.
+    const held = this.#deps.index.getFile(path)
+    if (held && problem.change.kind !== 'deleted' && held.fileId !== problem.change.fileId) {
+      this.#deps.problems.clear(path, 'skipped')
+      return
+    }
     try {
       await this.#apply(problem.change, signal)
       this.#deps.problems.clear(path, 'skipped')
@@ -397,16 +417,4 @@ export class RemoteSync {
     const { first, max } = this.#deps.skippedRetryMs ?? { first: 2_000, max: 300_000 }
     return Math.min(max, first * 2 ** Math.max(0, attempts - 1))
   }
-}
-
-const pathsOf = (change: Change): string[] =>
-  change.fromPath ? [change.path, change.fromPath] : [change.path]
-
-/** The same path, or one inside the other (a file and a folder of the same name). */
-function related(a: string, b: string): boolean {
-  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`)
-}
-
-function isRetryable(err: unknown): boolean {
-  return isCloudsyncError(err, 'UNAVAILABLE') || isCloudsyncError(err, 'BUSY')
 }

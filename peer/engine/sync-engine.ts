@@ -138,6 +138,8 @@ export class SyncEngine {
       problems,
       ignores,
       onIgnored: (path, present) => this.ignored.note(path, present),
+      onUnsyncedGone: (path) =>
+        void this.#guard('held change', this.remote.retryPath(path, this.#stop.signal)),
       log: this.#log,
       now,
     })

@@ -143,6 +143,9 @@ export function checkConflictCopies(
     const displaced = plainOf.get(copy.hash)
     const displacer = log.find((c) => c.seq > copy.seq && c.path === copy.conflictOf!.path)
     const plain = displacer && plainOf.get(displacer.hash)
+    // Empty files are alike whoever wrote them: whose empty file the copy keeps, and which
+    // write displaced it, cannot be told.
+    if (displaced === EMPTY || plain === EMPTY) continue
     const write = plain ? history.writes.get(plain) : undefined
     if (displaced && write && write.before === displaced && write.path === copy.conflictOf.path) {
       broken.push(

@@ -43,6 +43,7 @@ describe('local sync and a placement finishing under its feet', () => {
       api: d.api,
       index: d.index,
       uploader: d.engine.uploader,
+      secret: d.secret,
       locks,
       problems: d.engine.problems,
       provisional: d.engine.provisional,

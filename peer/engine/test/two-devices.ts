@@ -24,6 +24,8 @@ import { SyncEngine } from '../sync-engine.ts'
 export interface Device {
   name: string
   deviceId: string
+  /** The account's secret, for tests that build engine parts of their own. */
+  secret: Uint8Array
   fs: MemoryFileSystem
   engine: SyncEngine
   index: SyncIndex
@@ -154,6 +156,7 @@ export async function devicesOf(
     const device: Device = {
       name: `device-${i}`,
       deviceId: linked.deviceId,
+      secret: account.secret,
       fs,
       index,
       api: realApi,

@@ -74,6 +74,26 @@ const regressions: Regression[] = [
     options: { devices: 3, steps: 20 },
     bug: 'a device whose commit answer was lost took a snapshot, then heard its own file deleted by another device while its upload was unsettled: the deletion was taken as already synced, and the device kept the file for good (the deletion now waits for the upload to settle)',
   },
+  {
+    seed: 636,
+    options: { devices: 3, steps: 20 },
+    bug: 'concurrent case-only renames of one file (a.txt -> A.txt on two devices) and an edit made a conflict copy with no concurrent write: a move not sent yet, then an edit, went up as a new file; the same move heard from the log left the local file unindexed; a move refused as stale was uploaded as a new file; the vanished source was deleted while its move waited (a moved file is now also found by its inode, the same move from the log adopts the local file, a stale move waits for the log)',
+  },
+  {
+    seed: 498976440,
+    options: { devices: 3, steps: 20 },
+    bug: 'a device wrote its own file where a remote move put another, then renamed it away before its upload: the remote version, held back for the local file, was never written there (it is now skipped and applied once that path is empty)',
+  },
+  {
+    seed: 700139,
+    options: { devices: 3, steps: 20 },
+    bug: "the checker's, not the engine's: a conflict copy of one empty file was taken for the empty file the displacing device had seen (another device's), and called spurious; empty files are alike, so the check now passes them over",
+  },
+  {
+    seed: 800245,
+    options: { devices: 3, steps: 20 },
+    bug: "a device that started from a snapshot held a file at its old path, moved and then edited elsewhere: the snapshot's move carried the newer version, the applier renamed the old content and recorded it as that version, and the device kept the old content for good (a move now renames only the version it holds)",
+  },
 ]
 
 describe('simulator regressions', () => {
