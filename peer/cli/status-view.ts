@@ -1,5 +1,7 @@
+import prettyMilliseconds from 'pretty-ms'
 import type { DaemonStatus } from '../daemon/daemon.ts'
 import type { CrashRecord } from '../daemon/status-file.ts'
+import type { InFlightFile } from '../engine/in-flight-files.ts'
 import { formatRate } from '../limits/rate-text.ts'
 import { bytes } from './output.ts'
 
@@ -35,14 +37,30 @@ function inFlightLines(inputs: StatusInputs, status: DaemonStatus): string[] {
     const on = `on ${f.holders.map(name).join(', ')}`
     const cloud =
       f.cloudBytes === undefined
-        ? `cloud copy: ${name(f.uploader)} uploading`
-        : `cloud copy ${bytes(f.cloudBytes)} of ${bytes(f.size)} (${f.size === 0 ? 100 : Math.floor((100 * f.cloudBytes) / f.size)}%)`
+        ? `cloud copy: ${name(f.uploader)} uploading (progress unknown here)`
+        : `cloud copy ${bytes(f.cloudBytes)} of ${bytes(f.size)} (${f.size === 0 ? 100 : Math.floor((100 * f.cloudBytes) / f.size)}%), ${etaText(f)}`
     const how =
       f.state === 'placed' ? `placed ahead of its commit, from ${name(f.uploader)}` : 'uploading'
     lines.push(`  ${JSON.stringify(f.path)} ${bytes(f.size)}, ${how}; ${on}; ${cloud}`)
   }
   if (files.length > IN_FLIGHT_LINES) lines.push(`  ... and ${files.length - IN_FLIGHT_LINES} more`)
   return lines
+}
+
+/** The recent rate and time left, or `ETA unknown` until a rate is measured. */
+function etaText(f: InFlightFile): string {
+  if (f.cloudBytes !== undefined && f.cloudBytes >= f.size) return 'sent, completing'
+  if (f.etaSeconds === undefined || f.cloudBytesPerSecond === undefined) return 'ETA unknown'
+  const left = prettyMilliseconds(f.etaSeconds * 1000, { unitCount: 2, secondsDecimalDigits: 0 })
+  return `${formatRate(f.cloudBytesPerSecond)}, ETA ${left}`
+}
+
+/** What `cloudsync status --json` prints: the status file as the daemon wrote it, and what was asked. */
+export function statusJson(
+  inputs: Pick<StatusInputs, 'running' | 'status' | 'crash' | 'behind' | 'devices'>,
+): string {
+  const { running, status, crash, behind, devices } = inputs
+  return JSON.stringify({ running, status, crash, behind, devices })
 }
 
 /** Problems listed one per line; the rest are counted. */

@@ -6,7 +6,7 @@ import { HttpCoordinator } from '../adapters/http-coordinator.ts'
 import type { DaemonStatus } from '../daemon/daemon.ts'
 import { CRASH_FILE, type CrashRecord, STATUS_FILE } from '../daemon/status-file.ts'
 import { loadLinked } from './link.ts'
-import { statusLines } from './status-view.ts'
+import { statusJson, statusLines } from './status-view.ts'
 
 export function registerSyncCommands(program: Command): void {
   declareTuning(program.command('sync'), DAEMON_TUNING)
@@ -122,7 +122,7 @@ export function registerSyncCommands(program: Command): void {
           () => undefined,
         ))
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ running, status, crash, behind, devices })}\n`)
+        process.stdout.write(`${statusJson({ running, status, crash, behind, devices })}\n`)
         return
       }
       const lines = statusLines({

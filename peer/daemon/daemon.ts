@@ -340,6 +340,7 @@ export class Daemon {
         syncIndexOf(this.#index, Date.now),
         engine.provisional,
         this.state.deviceId,
+        (sessionId) => engine.uploader.cloudRates.bytesPerSecond(sessionId),
       ),
       uploads: { ...engine.uploader.counters },
       local: { ...engine.local.counters },

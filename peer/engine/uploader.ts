@@ -13,6 +13,7 @@ import type { CoordinatorApi } from '../ports/coordinator.ts'
 import { type SyncFileSystem, sameStat } from '../ports/file-system.ts'
 import type { SyncIndex, UploadCheckpoint } from '../ports/sync-index.ts'
 import { trace } from '../trace.ts'
+import { CloudRates } from './cloud-rate.ts'
 import {
   type EncodedFile,
   FileChangedError,
@@ -76,10 +77,13 @@ export class Uploader {
     encryptionsShared: 0,
     encryptedAgain: 0,
   }
+  /** How fast each upload's chunks are acknowledged by the cloud, for `status`'s ETA. */
+  readonly cloudRates: CloudRates
   readonly #deps: UploaderDeps
 
   constructor(deps: UploaderDeps) {
     this.#deps = deps
+    this.cloudRates = new CloudRates(deps.now)
     this.uploads = deps.uploads ?? new InFlightUploads(deps)
     this.uploads.onShared = () => this.counters.encryptionsShared++
     this.uploads.onEncrypted = () => this.counters.encryptedAgain++
@@ -223,6 +227,7 @@ export class Uploader {
     if (uploads.length === 0) return
     const { fs, api, index, retry } = this.#deps
     const handle = await fs.openRead(path)
+    this.cloudRates.start(sessionId)
     try {
       if (!sameStat(handle.stat, file.stat))
         throw new FileChangedError(`${path} changed before its upload`)
@@ -253,7 +258,12 @@ export class Uploader {
           )
           await retry(() => api.putChunk(upload, ciphertext, stop))
           const same = indexesOf.get(file.manifest.chunks[upload.index]!.id) ?? [upload.index]
-          for (const i of same) index.ackChunk(sessionId, i)
+          let acked = 0
+          for (const i of same) {
+            index.ackChunk(sessionId, i)
+            acked += file.manifest.chunks[i]!.size
+          }
+          this.cloudRates.acked(sessionId, acked)
           this.counters.chunksSent++
           this.counters.bytesSent += ciphertext.length
           this.#deps.progress?.sent((ciphertext.length - GCM_TAG_BYTES) * same.length)
@@ -275,6 +285,7 @@ export class Uploader {
       if (failure) throw failure.reason
       signal?.throwIfAborted()
     } finally {
+      this.cloudRates.end(sessionId)
       await handle.close()
     }
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { DaemonStatus } from '../../daemon/daemon.ts'
-import { type StatusInputs, statusLines } from '../status-view.ts'
+import type { InFlightFile } from '../../engine/in-flight-files.ts'
+import { type StatusInputs, statusJson, statusLines } from '../status-view.ts'
 
 const status: DaemonStatus = {
   pid: 4242,
@@ -178,5 +179,71 @@ describe('files in flight', () => {
 
   it('shows nothing in flight when nothing is', () => {
     expect(shown({})).not.toContain('in flight')
+  })
+
+  const MiB = 1024 * 1024
+  const uploading = (over: Partial<InFlightFile>): InFlightFile => ({
+    path: 'notes.txt',
+    state: 'uploading',
+    uploader: 'dev-b',
+    holders: ['dev-b', 'dev-a'],
+    size: 100 * MiB,
+    cloudBytes: 25 * MiB,
+    ...over,
+  })
+  const withFiles = (inFlight: InFlightFile[]) => ({
+    devices: [
+      { name: 'b', deviceId: 'dev-b', online: true },
+      { name: 'laptop', deviceId: 'dev-a', online: true },
+    ],
+    status: { ...status, inFlight },
+  })
+
+  it('shows the recent cloud rate and the time left', () => {
+    const text = shown(withFiles([uploading({ cloudBytesPerSecond: 2 * MiB, etaSeconds: 200 })]))
+    expect(text).toContain(
+      '"notes.txt" 100.0 MiB, uploading; on b (this), laptop; cloud copy 25.0 MiB of 100.0 MiB (25%), 2 MiB/s, ETA 3m 20s',
+    )
+  })
+
+  it('says the ETA is unknown until a rate is measured, and none for a version placed here', () => {
+    const text = shown(
+      withFiles([
+        uploading({}),
+        {
+          path: 'film.mkv',
+          state: 'placed',
+          uploader: 'dev-a',
+          holders: ['dev-a', 'dev-b'],
+          size: MiB,
+        },
+      ]),
+    )
+    expect(text).toMatch(/"notes\.txt" .*\(25%\), ETA unknown$/m)
+    expect(text).toMatch(/"film\.mkv" .*cloud copy: laptop uploading \(progress unknown here\)$/m)
+  })
+
+  it('says a fully sent upload is completing rather than giving an ETA', () => {
+    const text = shown(withFiles([uploading({ cloudBytes: 100 * MiB, etaSeconds: 0 })]))
+    expect(text).toMatch(/\(100%\), sent, completing$/m)
+  })
+
+  it('gives the holders, cloud bytes and ETA in --json, and no ETA while it is unknown', () => {
+    const known = uploading({ cloudBytesPerSecond: 2 * MiB, etaSeconds: 38 })
+    const unknown = uploading({ path: 'other.txt' })
+    const json = JSON.parse(
+      statusJson({ ...inputs(withFiles([known, unknown])), running: true }),
+    ) as { running: boolean; status: DaemonStatus }
+    expect(json.running).toBe(true)
+    const [first, second] = json.status.inFlight ?? []
+    expect(first).toMatchObject({
+      holders: ['dev-b', 'dev-a'],
+      size: 100 * MiB,
+      cloudBytes: 25 * MiB,
+      cloudBytesPerSecond: 2 * MiB,
+      etaSeconds: 38,
+    })
+    expect(second).toEqual(unknown)
+    expect(second).not.toHaveProperty('etaSeconds')
   })
 })
