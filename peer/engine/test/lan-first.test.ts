@@ -52,7 +52,7 @@ describe('LAN-first sync', () => {
     expect(await snapshot(b.fs)).toEqual(await snapshot(a.fs))
     // Nothing went up from B: the placed file is not its edit.
     expect(b.engine.local.counters.uploaded).toBe(0)
-  }, 60_000)
+  }, 120_000)
 
   it('follows the uploader when a newer local change supersedes its upload', async () => {
     await start(3_000)
@@ -72,7 +72,7 @@ describe('LAN-first sync', () => {
     expect(Object.keys(await snapshot(a.fs))).toEqual(['doc.bin'])
     expect(await snapshot(b.fs)).toEqual(await snapshot(a.fs))
     expect(b.engine.local.counters.uploaded).toBe(0)
-  }, 60_000)
+  }, 120_000)
 
   it('finishes the upload when the uploader goes away after the LAN device has it all', async () => {
     // The uploader's cloud PUTs take a minute and are cut off when it stops: only the
