@@ -104,7 +104,12 @@ export const commute: Scenario = {
           },
           {
             name: 'laptop synced after roaming',
-            ok: laptop !== null && laptop !== undefined && roamedAt !== undefined,
+            // Identical before roaming means it never needed the remote link.
+            ok:
+              laptop !== null &&
+              laptop !== undefined &&
+              roamedAt !== undefined &&
+              laptop >= roamedAt,
             detail: `roamed at ${roamedAt ?? '-'} s, laptop identical ${laptop === null || laptop === undefined || roamedAt === undefined ? '-' : round(laptop - roamedAt)} s later`,
           },
         ],
