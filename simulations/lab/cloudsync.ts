@@ -18,6 +18,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export interface DeviceStatus {
   pid: number
   connected: boolean
+  push?: { live: boolean; since?: string; lastError?: string }
   updatedAt: string
   devices: { name: string; online: boolean }[]
   sources: Record<string, { chunks: number; bytes: number; failures: number }>
@@ -198,6 +199,24 @@ export class LabAccount {
         const pid = this.#daemons.get(device)?.child.pid
         if (s?.pid !== pid) return undefined
         return (s?.connected && s.devices.filter((d) => d.online).length >= peers) || undefined
+      }).catch(async (err: Error) => {
+        // What each daemon last said: a timeout alone does not tell which side failed.
+        const said = await Promise.all(
+          [...this.#daemons].map(async ([name, proc]) => {
+            const s = await this.status(name)
+            const state = s
+              ? JSON.stringify({
+                  pid: s.pid,
+                  connected: s.connected,
+                  push: s.push,
+                  devices: s.devices,
+                  updatedAt: s.updatedAt,
+                })
+              : 'no status file'
+            return `${name}: ${state}\n${proc.err().slice(-3000)}`
+          }),
+        )
+        throw new Error(`${err.message}\n${said.join('\n')}`)
       })
   }
 }

@@ -192,6 +192,20 @@ export class Lab {
     await route(link.siteNs, `${NET.cloud}/32`, NET.wanCloud(link.index), link.siteDev)
   }
 
+  /**
+   * A host back on its LAN, its roaming link down: as the lab built it. A lab is shared by a
+   * scenario's cells, and a host left roaming would start the next cell already away.
+   */
+  async rejoinLan(host: string): Promise<void> {
+    const lan = this.lanOf.get(host)
+    if (lan === undefined) throw new LabError(`host ${host} is on no LAN`)
+    const ns = this.ns(host)
+    const roaming = this.links.get(roamLinkName(host))
+    if (roaming) await setUp(ns, roaming.siteDev, false)
+    await setUp(ns, 'eth0', true)
+    await route(ns, `${NET.cloud}/32`, NET.lanGateway(lan), 'eth0')
+  }
+
   /** Starts a process inside a host's namespace ("cloud" for the cloud); ended by close(). */
   spawn(host: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
     const ns = host === 'cloud' ? this.cloudNs : this.ns(host)

@@ -1,6 +1,6 @@
 /**
  * Measuring tools the lab's tests run inside its namespaces, each printing one JSON line:
- *   probe.ts tcp-sink PORT               receive one TCP stream; bytes and seconds from first to last byte
+ *   probe.ts tcp-sink PORT               receive one TCP stream; bytes, seconds from first to last byte, the sender's address
  *   probe.ts tcp-send HOST PORT SECONDS  send as fast as TCP allows for SECONDS
  *   probe.ts udp-sink PORT SECONDS       count datagrams arriving within SECONDS
  *   probe.ts udp-send HOST PORT COUNT    send COUNT numbered datagrams, paced
@@ -21,6 +21,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 if (mode === 'tcp-sink') {
   const server = createServer((sock) => {
+    const from = sock.remoteAddress?.replace(/^::ffff:/, '')
     let bytes = 0
     let first = 0
     let last = 0
@@ -30,7 +31,7 @@ if (mode === 'tcp-sink') {
       bytes += d.length
     })
     sock.on('close', () => {
-      out({ bytes, seconds: (last - first) / 1000 })
+      out({ bytes, seconds: (last - first) / 1000, from })
       server.close()
     })
   })

@@ -98,6 +98,23 @@ describe('network lab (needs root: namespaces, tc, nftables)', () => {
     expect(((await cloud.result()) as { bytes: number }).bytes).toBeGreaterThan(0)
   })
 
+  it('takes a roamed host back to its LAN: the cloud sees its LAN address again', async () => {
+    lab = await Lab.create({
+      lans: [{ name: 'home', hosts: ['a'], uplink: {} }],
+      roaming: [{ host: 'a', link: {} }],
+    })
+    const from = async () => {
+      const sink = await listen(lab!, 'cloud', ['tcp-sink', '9011'])
+      await run(lab!, 'a', ['tcp-send', NET.cloud, '9011', '0.2'])
+      return ((await sink.result()) as { from?: string }).from
+    }
+    await lab.leaveLan('a')
+    await lab.roam('a')
+    expect(await from()).toBe(NET.wanSite(1))
+    await lab.rejoinLan('a')
+    expect(await from()).toBe(NET.lanHost(0, 0))
+  })
+
   it('leaves no namespace and no process behind', async () => {
     lab = await Lab.create({
       lans: [{ name: 'home', hosts: ['a'], uplink: { rttMs: 10 } }],
