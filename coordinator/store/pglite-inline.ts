@@ -14,39 +14,33 @@ export async function openPgliteInline(options: PgliteOptions = {}): Promise<Db>
     ...(options.dataDir && { dataDir: options.dataDir }),
     parsers: { [INT8_OID]: parseInt8 },
   })
-
-  const db: Db = {
-    kind: 'pglite',
-    async query<T extends object>(sql: string, params?: readonly unknown[]) {
-      const result = await pglite.query<T>(sql, params as unknown[] | undefined)
-      return { rows: result.rows }
-    },
-    async exec(sql) {
-      await pglite.exec(sql)
-    },
+  return dbOver(pglite, {
     transaction: (fn) => pglite.transaction((tx) => fn(transactionDb(tx))),
-    async close() {
-      await pglite.close()
-    },
-  }
-  return db
+    close: () => pglite.close(),
+  })
 }
 
 function transactionDb(tx: Transaction): Db {
-  const db: Db = {
-    kind: 'pglite',
-    async query<T extends object>(sql: string, params?: readonly unknown[]) {
-      const result = await tx.query<T>(sql, params as unknown[] | undefined)
-      return { rows: result.rows }
-    },
-    async exec(sql) {
-      await tx.exec(sql)
-    },
-    // Calling the outer PGlite here would wait for this very transaction: deadlock.
+  const db: Db = dbOver(tx, {
     transaction: (fn) => fn(db),
     async close() {
       throw new Error('close() the store, not a transaction')
     },
-  }
+  })
   return db
+}
+
+/** Queries on the database or on one of its transactions; the rest as given. */
+function dbOver(target: PGlite | Transaction, rest: Pick<Db, 'transaction' | 'close'>): Db {
+  return {
+    kind: 'pglite',
+    async query<T extends object>(sql: string, params?: readonly unknown[]) {
+      const result = await target.query<T>(sql, params as unknown[] | undefined)
+      return { rows: result.rows }
+    },
+    async exec(sql) {
+      await target.exec(sql)
+    },
+    ...rest,
+  }
 }
