@@ -8,6 +8,7 @@ import {
   lstat,
   mkdir,
   open,
+  opendir,
   readdir,
   realpath,
   rename,
@@ -421,8 +422,14 @@ export class NodeFileSystem implements SyncFileSystem {
     const abs = await this.#resolve(path)
     const s = await lstat(abs).catch(() => undefined)
     if (!s?.isDirectory()) return undefined
-    const entries = await readdir(abs).catch(() => undefined)
-    return entries && { ino: s.ino, empty: entries.length === 0 }
+    // One entry tells: every watcher event asks of its parent, which may hold thousands.
+    const dir = await opendir(abs).catch(() => undefined)
+    if (!dir) return undefined
+    try {
+      return { ino: s.ino, empty: (await dir.read()) === null }
+    } finally {
+      await dir.close()
+    }
   }
 
   /**
